@@ -1,0 +1,1 @@
+"""Backend-independent pieces: the executor interface, job handles, atomic file writes."""

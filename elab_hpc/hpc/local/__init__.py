@@ -1,0 +1,1 @@
+"""Local backend: jobs are processes on this machine (submitit LocalExecutor)."""

@@ -1,0 +1,85 @@
+"""Multi-node launch: one SLURM task per node, each starting `torchrun` for its node.
+
+The rendezvous comes from the job itself: MASTER_ADDR is the address of the first host of
+SLURM_JOB_NODELIST (expanded by `scontrol show hostnames`), MASTER_PORT is derived from the job
+id so that concurrent jobs sharing a node do not collide, NODE_RANK is SLURM_NODEID.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Sequence
+
+PORT_BASE = 20000
+PORT_SPAN = 20000
+
+
+@dataclass(frozen=True)
+class Rendezvous:
+    master_addr: str
+    master_port: int
+    nnodes: int
+    node_rank: int
+
+    def env(self) -> Dict[str, str]:
+        return {"MASTER_ADDR": self.master_addr, "MASTER_PORT": str(self.master_port),
+                "NNODES": str(self.nnodes), "NODE_RANK": str(self.node_rank)}
+
+
+def port_for_job(job_id: str | int) -> int:
+    # array tasks "123_4" share a base id; the task index keeps their ports apart
+    base, _, task = str(job_id).partition("_")
+    return PORT_BASE + (int(base) + int(task or 0)) % PORT_SPAN
+
+
+def expand_hostnames(nodelist: str) -> List[str]:
+    out = subprocess.run(["scontrol", "show", "hostnames", nodelist], capture_output=True,
+                         text=True, check=True, timeout=30)
+    return out.stdout.split()
+
+
+def node_address(node: str) -> str:
+    """NodeAddr of a node (what other nodes can reach), falling back to its name."""
+    out = subprocess.run(["scontrol", "show", "node", "-o", node], capture_output=True, text=True,
+                         timeout=30)
+    for field in out.stdout.split():
+        if field.startswith("NodeAddr="):
+            return field.split("=", 1)[1]
+    return node
+
+
+def rendezvous_from_slurm(env: Optional[Mapping[str, str]] = None) -> Rendezvous:
+    env = os.environ if env is None else env
+    try:
+        nodelist, job_id = env["SLURM_JOB_NODELIST"], env["SLURM_JOB_ID"]
+    except KeyError as exc:
+        raise RuntimeError(f"not inside a SLURM job: {exc.args[0]} is not set") from None
+    hosts = expand_hostnames(nodelist)
+    return Rendezvous(master_addr=node_address(hosts[0]), master_port=port_for_job(job_id),
+                      nnodes=len(hosts), node_rank=int(env.get("SLURM_NODEID", "0")))
+
+
+def torchrun_command(script: str, args: Sequence[str], rdzv: Rendezvous, nproc_per_node: int = 1,
+                     python: str = sys.executable) -> List[str]:
+    """argv of one node's torchrun (static rendezvous: every node knows the master)."""
+    return [python, "-m", "torch.distributed.run",
+            f"--nnodes={rdzv.nnodes}", f"--node_rank={rdzv.node_rank}",
+            f"--nproc_per_node={nproc_per_node}",
+            f"--master_addr={rdzv.master_addr}", f"--master_port={rdzv.master_port}",
+            script, *args]
+
+
+def launch_torchrun(script: str, args: Sequence[str] = (), nproc_per_node: int = 1,
+                    extra_env: Optional[Mapping[str, str]] = None) -> int:
+    """Run inside each task of a one-task-per-node job: start this node's torchrun, wait, and
+    raise if it failed. Returns the node rank."""
+    rdzv = rendezvous_from_slurm()
+    env = {**os.environ, **rdzv.env(), **dict(extra_env or {})}
+    cmd = torchrun_command(script, args, rdzv, nproc_per_node)
+    proc = subprocess.run(cmd, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"torchrun on node rank {rdzv.node_rank} exited with {proc.returncode}: "
+                           f"{' '.join(cmd)}")
+    return rdzv.node_rank
