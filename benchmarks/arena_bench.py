@@ -1,0 +1,311 @@
+#!/usr/bin/env python
+"""EnterpriseArena benchmark: episode reset latency per scale and tool-call throughput (direct,
+in-process MCP client, stdio, HTTP), each next to a reference measured in the same run:
+
+- reset reference: reloading a 2K-record JSON database per episode (what a well-known
+  customer-service benchmark does; ~24 ms here);
+- direct-call reference: plain Python dict tools (no validation, no SQL);
+- MCP reference: a trivial tool on the SDK's low-level server through the in-process client.
+
+Targets (DESIGN.md): reset p50 <= 1 ms at medium scale; >= 5,000 calls/s direct and >= 1,000 calls/s
+through the in-process MCP client, on one core.
+
+    python benchmarks/arena_bench.py --quick --json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import anyio  # noqa: E402
+import mcp_types as types  # noqa: E402
+from mcp import Client, StdioServerParameters  # noqa: E402
+from mcp.client.streamable_http import streamable_http_client  # noqa: E402
+from mcp.server.lowlevel import Server  # noqa: E402
+from mcp.shared._httpx_utils import create_mcp_http_client  # noqa: E402
+
+from arena import Arena  # noqa: E402
+from arena.core.server import build_server  # noqa: E402
+
+TARGETS = {"reset_p50_ms_medium": 1.0, "direct_calls_per_s": 5000, "mcp_inprocess_calls_per_s": 1000}
+
+
+def pin_one_core() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+# -- workload ------------------------------------------------------------------------------
+def call_mix(world) -> list[tuple[str, dict]]:
+    """A typical agent mix across apps: reads (lists/gets with no required arguments) and writes
+    (chat and mail messages, tickets, issues). Only calls that succeed on a fresh episode."""
+    calls: list[tuple[str, dict]] = []
+    for spec in world.tools():
+        if spec.annotations.read_only and not spec.input_schema.get("required"):
+            calls.append((spec.qualified_name, {}))
+    writes = [
+        ("rocketchat.send_channel_message", {"channel": "general", "message": "deploy finished"}),
+        ("mail.send_email", {"to": "jordan.lee@acme-corp.example", "subject": "status", "body": "all green"}),
+        ("zammad.zammad_create_ticket", {"title": "VPN down", "group": "Users", "customer": "jordan.lee",
+                                         "article_body": "cannot connect"}),
+        ("plane.create_project", {"name": "Bench", "identifier": "BEN"}),
+    ]
+    with world.episode() as ep:
+        ok_writes = [(t, a) for t, a in writes if ep.call(t, a).ok]
+        ok_reads = [(t, a) for t, a in calls if ep.call(t, a).ok]
+    # writes repeat (names must stay unique for create_project, so keep it once)
+    mix = ok_reads + [w for w in ok_writes if w[0] != "plane.create_project"] * 4
+    random.Random(0).shuffle(mix)
+    return mix
+
+
+# -- measurements --------------------------------------------------------------------------
+def bench_reset(arena: Arena, n: int) -> dict:
+    world = arena.world
+    t0 = time.perf_counter()
+    _ = world.image
+    build_s = time.perf_counter() - t0
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        ep = world.episode()
+        times.append(time.perf_counter() - t)
+        ep.close()
+    return {"records": world.record_count(), "template_bytes": len(world.image), "build_or_load_s": round(build_s, 3),
+            "reset_p50_ms": round(statistics.median(times) * 1e3, 4), "reset_p99_ms": round(pct(times, 0.99) * 1e3, 4)}
+
+
+def bench_reset_reference(n: int) -> dict:
+    """Reload a 2K-record JSON database per episode (the customer-service benchmark's way)."""
+    rng = random.Random(0)
+    db = {"users": {f"user_{i}": {"name": f"User {i}", "email": f"u{i}@x.example", "address": {"city": "Berlin",
+                                  "zip": "10115"}, "payment_methods": [{"id": f"card_{i}", "brand": "visa"}],
+                                  "orders": [f"#W{rng.randint(10**6, 10**7)}" for _ in range(3)]}
+                    for i in range(1000)},
+          "orders": {f"#W{i}": {"user_id": f"user_{i % 1000}", "items": [{"item_id": str(rng.randint(1, 10**9)),
+                     "price": rng.random() * 100, "options": {"color": "red", "size": "M"}} for _ in range(3)],
+                     "status": "pending", "fulfillments": []} for i in range(1000)}}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(db, fh)
+        path = fh.name
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        with open(path) as fh:
+            json.load(fh)
+        times.append(time.perf_counter() - t)
+    os.unlink(path)
+    return {"records": 2000, "reset_p50_ms": round(statistics.median(times) * 1e3, 3)}
+
+
+def bench_direct(world, mix, seconds: float) -> dict:
+    with world.episode() as ep:
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            for tool, args in mix:
+                ep.call(tool, args)
+            n += len(mix)
+        return {"calls_per_s": round(n / (time.perf_counter() - t0)), "calls": n}
+
+
+def bench_direct_reference(seconds: float) -> dict:
+    """Plain dict tools: no validation, no SQL."""
+    db = {"users": {f"u{i}": {"name": f"n{i}", "orders": []} for i in range(2000)}}
+
+    def get_user(user_id):
+        return dict(db["users"][user_id])
+
+    def add_order(user_id, order):
+        db["users"][user_id]["orders"].append(order)
+        return {"ok": True}
+
+    tools = {"get_user": get_user, "add_order": add_order}
+    calls = [("get_user", {"user_id": "u1"}), ("add_order", {"user_id": "u2", "order": "o"})]
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for name, args in calls:
+            tools[name](**args)
+        n += 2
+    return {"calls_per_s": round(n / (time.perf_counter() - t0))}
+
+
+async def _drive(client: Client, mix, seconds: float) -> dict:
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for tool, args in mix:
+            await client.call_tool(tool, args)
+            n += 1
+    return {"calls_per_s": round(n / (time.perf_counter() - t0)), "calls": n}
+
+
+def bench_mcp_inprocess(world, mix, seconds: float) -> dict:
+    ep = world.episode()
+    server = build_server(ep)
+
+    async def main():
+        async with Client(server) as client:
+            return await _drive(client, mix, seconds)
+
+    try:
+        return anyio.run(main)
+    finally:
+        ep.close()
+
+
+def bench_mcp_reference(seconds: float) -> dict:
+    async def list_tools(ctx, params):
+        return types.ListToolsResult(tools=[types.Tool(name="echo", input_schema={"type": "object"})])
+
+    async def call_tool(ctx, params):
+        return types.CallToolResult(content=[types.TextContent(type="text", text="ok")])
+
+    server = Server("ref", on_list_tools=list_tools, on_call_tool=call_tool)
+
+    async def main():
+        async with Client(server) as client:
+            return await _drive(client, [("echo", {})], seconds)
+
+    return anyio.run(main)
+
+
+def bench_stdio(mix, seconds: float, scale: str) -> dict:
+    params = StdioServerParameters(command=sys.executable,
+                                   args=["-m", "elab_hpc.cli", "arena", "serve", "--all", "--scale", scale],
+                                   env=dict(os.environ))
+
+    async def main():
+        async with Client(params) as client:
+            return await _drive(client, mix, seconds)
+
+    return anyio.run(main)
+
+
+def bench_http(mix, seconds: float, scale: str) -> dict:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = os.urandom(8).hex()
+    proc = subprocess.Popen([sys.executable, "-m", "elab_hpc.cli", "arena", "serve", "--all", "--transport", "http",
+                             "--port", str(port), "--token", token, "--scale", scale],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        import httpx
+
+        for _ in range(300):
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+
+        async def main():
+            http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+            async with Client(streamable_http_client(url, http_client=http)) as client:
+                return await _drive(client, mix, seconds)
+
+        return anyio.run(main)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"hostname": socket.gethostname(), "cpu": cpu, "nproc": os.cpu_count(), "device": "CPU (one core pinned)",
+            "python": platform.python_version()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="short run: fewer resets, 2 s per throughput figure")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--scales", default="small,medium,large", help="comma-separated scales for the reset benchmark")
+    ap.add_argument("--out", help="also write the JSON here")
+    args = ap.parse_args()
+    pin_one_core()
+    n_resets = 200 if args.quick else 2000
+    seconds = 2.0 if args.quick else 10.0
+
+    results: dict = {"benchmark": "arena_bench", "machine": machine(), "quick": args.quick,
+                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "targets": TARGETS}
+    results["reset"] = {s: bench_reset(Arena(scale=s), n_resets) for s in args.scales.split(",")}
+    results["reset_reference_json_reload"] = bench_reset_reference(max(20, n_resets // 10))
+    medium = Arena(scale="medium")
+    mix = call_mix(medium.world)
+    results["call_mix"] = {"calls": len(mix), "distinct_tools": len({t for t, _ in mix}), "scale": "medium"}
+    results["direct"] = bench_direct(medium.world, mix, seconds)
+    results["direct_reference_dict_tools"] = bench_direct_reference(seconds)
+    results["mcp_inprocess"] = bench_mcp_inprocess(medium.world, mix, seconds)
+    results["mcp_inprocess_reference_trivial_tool"] = bench_mcp_reference(seconds)
+    results["mcp_stdio"] = bench_stdio(mix, seconds, "medium")
+    results["mcp_http"] = bench_http(mix, seconds, "medium")
+
+    med = results["reset"].get("medium")
+    ref = results["reset_reference_json_reload"]["reset_p50_ms"]
+    results["ratios"] = {
+        "reset_speedup_vs_json_reload": round(ref / med["reset_p50_ms"], 1) if med else None,
+        "direct_vs_dict_tools": round(results["direct"]["calls_per_s"]
+                                      / results["direct_reference_dict_tools"]["calls_per_s"], 3),
+        "mcp_inprocess_vs_trivial_tool": round(results["mcp_inprocess"]["calls_per_s"]
+                                               / results["mcp_inprocess_reference_trivial_tool"]["calls_per_s"], 3),
+    }
+    results["meets_targets"] = {
+        "reset_p50_ms_medium": bool(med and med["reset_p50_ms"] <= TARGETS["reset_p50_ms_medium"]),
+        "direct_calls_per_s": results["direct"]["calls_per_s"] >= TARGETS["direct_calls_per_s"],
+        "mcp_inprocess_calls_per_s": results["mcp_inprocess"]["calls_per_s"] >= TARGETS["mcp_inprocess_calls_per_s"],
+    }
+    text = json.dumps(results, indent=1)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    if args.json:
+        print(text)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title="arena_bench")
+        t.add_column("figure")
+        t.add_column("value")
+        t.add_column("reference (same run)")
+        for s, r in results["reset"].items():
+            t.add_row(f"reset p50/p99 ms ({s}, {r['records']} records)", f"{r['reset_p50_ms']} / {r['reset_p99_ms']}",
+                      f"JSON reload 2K records: {ref} ms")
+        t.add_row("calls/s direct", str(results["direct"]["calls_per_s"]),
+                  f"dict tools: {results['direct_reference_dict_tools']['calls_per_s']}")
+        t.add_row("calls/s MCP in-process", str(results["mcp_inprocess"]["calls_per_s"]),
+                  f"trivial tool: {results['mcp_inprocess_reference_trivial_tool']['calls_per_s']}")
+        t.add_row("calls/s MCP stdio", str(results["mcp_stdio"]["calls_per_s"]), "")
+        t.add_row("calls/s MCP HTTP", str(results["mcp_http"]["calls_per_s"]), "")
+        Console().print(t)
+        print("meets targets:", results["meets_targets"])
+    return 0 if all(results["meets_targets"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
