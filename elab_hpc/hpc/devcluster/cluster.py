@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import time
 
 from elab_hpc.errors import ConfigError, UserError
 from elab_hpc.hpc.devcluster import config as conf
@@ -29,7 +30,8 @@ from elab_hpc.hpc.devcluster.settings import (DevClusterSettings, load_settings,
 NO_GPU_NOTE = ("CPU-only dev cluster: no GPUs exist on this host; partitions a100/h200 are "
                "names only (no Gres), for configs written for the real cluster")
 REQUIRED_BINARIES = ["munged", "mungekey", "mariadbd", "mariadb-install-db", "mariadb",
-                     "slurmdbd", "slurmctld", "slurmd", "sacctmgr", "sinfo", "scontrol", "sacct"]
+                     "slurmdbd", "slurmctld", "slurmd", "sacctmgr", "sinfo", "scontrol", "sacct",
+                     "squeue", "scancel", "sbatch", "srun"]
 DB_PASSWORD_FILE = "db.password"
 
 
@@ -106,7 +108,7 @@ class DevCluster:
                                     "--skip-name-resolve", "--skip-log-bin",
                                     # small and relaxed: a throw-away accounting DB on 2 cores
                                     # values slurmdbd checks for (it warns otherwise)
-                                    "--innodb-buffer-pool-size=128M",
+                                    "--innodb-buffer-pool-size=1024M",
                                     "--innodb-lock-wait-timeout=900",
                                     "--innodb-flush-log-at-trx-commit=0",
                                     "--performance-schema=OFF"],
@@ -277,12 +279,31 @@ class DevCluster:
                 stopped.append(name)
         return stopped
 
-    def down(self) -> list[str]:
-        """Stop every daemon this run dir started, by pid, waiting for each to exit.
-        Returns the names of the daemons that were running."""
+    def down(self, job_grace: float = 30) -> list[str]:
+        """Cancel the cluster's jobs (so no job processes outlive it), then stop every daemon this
+        run dir started, by pid, waiting for each to exit. Returns the daemons that were running."""
         if not self.layout.pid_dir.exists():
             return []
+        if dmn.read_pid(self.layout, "slurmctld") is not None:
+            self._cancel_all_jobs(job_grace)
         return self._stop_all()
+
+    def _cancel_all_jobs(self, grace: float) -> None:
+        """scancel every job and wait (KillWait + a little) until none is left running."""
+        try:
+            jobs = self._run("squeue", "-h", "-o", "%i", check=False, timeout=15).stdout.split()
+            if not jobs:
+                return
+            self._run("scancel", *jobs, check=False, timeout=30)
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline:
+                left = self._run("squeue", "-h", "-t", "RUNNING,COMPLETING,SUSPENDED,STOPPED",
+                                 "-o", "%i", check=False, timeout=15)
+                if left.returncode != 0 or not left.stdout.split():
+                    return
+                time.sleep(0.25)
+        except subprocess.TimeoutExpired:
+            pass  # slurmctld is unresponsive: the daemons are stopped regardless
 
     # ---- status --------------------------------------------------------------------------
     def status(self) -> dict:

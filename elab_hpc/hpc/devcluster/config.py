@@ -41,6 +41,7 @@ def render_slurm_conf(s: DevClusterSettings, lay: RunLayout) -> str:
         "SlurmctldDebug=info",
         "SlurmdDebug=info",
         f"PlugStackConfig={lay.plugstack_conf}",
+        "MailProg=/bin/true",  # no mail on a dev box; the default /bin/mail is absent
         "",
         "# No cgroups: processes are tracked by parent pid, tasks are not bound.",
         "ProctrackType=proctrack/linuxproc",
