@@ -28,8 +28,7 @@ class Executor(abc.ABC):
     def __init__(self, cluster: ClusterConfig, folder: Path | str):
         _check_cluster(cluster)
         self.cluster = cluster
-        self.folder = Path(folder).resolve()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(folder).resolve()  # created at the first submission
         self._validated = False
 
     # ---- backend hooks

@@ -93,8 +93,16 @@ class Pipeline:
         atomic_write_text(self.run_dir / SNAPSHOT, OmegaConf.to_yaml(self.cfg))
 
     # ---- running
+    def validate(self) -> None:
+        """Check every stage's resources against the cluster before anything is written."""
+        for name in self.order:
+            cluster = stage_cluster(self.obj.cluster, self.specs[name].get("resources", {}),
+                                    f"stages.{name}")
+            make_executor(cluster, self.stage_dir(name) / "jobs").validate()
+
     def run(self) -> Dict[str, str]:
         """Run what is not up to date. Returns {stage: 'skipped' | 'ran'}; raises StageFailed."""
+        self.validate()
         self.write_snapshot()
         outcome: Dict[str, str] = {}
         for name in self.order:
@@ -142,7 +150,6 @@ class Pipeline:
             self.console.print(f"[cyan]~ {name}: re-attached to running jobs {', '.join(m.job_ids)}[/cyan]")
         else:
             executor = make_executor(cluster, sdir / "jobs")
-            executor.validate()  # before anything is written: a bad request changes nothing
             run = self._prepare(name, m, ch, ih)
             inputs = {dep: str(self.stage_dir(dep) / "out") for dep in spec.get("inputs", [])}
             common = dict(run_dir=str(self.run_dir), stage=name, spec=spec, inputs=inputs, run=run,

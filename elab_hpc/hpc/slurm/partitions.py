@@ -36,6 +36,9 @@ def _run(cmd: List[str]) -> str:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     except FileNotFoundError:
         raise UserError(f"'{cmd[0]}' not found: SLURM client tools are not installed here") from None
+    if out.returncode != 0 and "configuration source" in out.stderr:
+        raise UserError("no SLURM controller reachable: set SLURM_CONF (e.g. `eval $(elab-hpc cluster "
+                        "env)` after `elab-hpc cluster up`) or use the local cluster profile")
     if out.returncode != 0:
         raise UserError(f"{' '.join(cmd)} failed: {out.stderr.strip() or out.stdout.strip()}")
     return out.stdout
