@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -129,12 +130,18 @@ def test_bad_settings_are_rejected_before_anything_starts(devcluster):
 
 
 @pytest.mark.timeout(120)
-def test_down_stops_every_daemon_by_pid_and_a_failed_start_cleans_up(devcluster):
+def test_dead_daemon_restart_down_by_pid_and_failed_start_cleanup(devcluster):
     """A second, short-lived cluster (~3 s to start) on other ports; the session one stays up."""
     with tempfile.TemporaryDirectory(prefix="elab-dc-", dir="/tmp") as rd:
         cluster = DevCluster.with_free_ports(rd)
         try:
             assert cluster.up() == "started"
+            # a dead daemon shows in status, and `up` restarts the cluster as a whole
+            os.kill(cluster.daemon_pids()["slurmctld"], signal.SIGKILL)
+            st = cluster.status()
+            assert not st["up"] and st["accounting"]["ok"]
+            assert [d["name"] for d in st["daemons"] if not d["alive"]] == ["slurmctld"]
+            assert cluster.up() == "started" and cluster.is_up()
             pids = cluster.daemon_pids()
             assert all(pid_alive(p) for p in pids.values()), pids
             assert sorted(cluster.down()) == sorted(pids)

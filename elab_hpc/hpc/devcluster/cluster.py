@@ -106,10 +106,11 @@ class DevCluster:
                                     f"--pid-file={lay.own_pidfile('mariadbd')}",
                                     f"--log-error={lay.log('mariadbd')}",
                                     "--skip-name-resolve", "--skip-log-bin",
-                                    # small and relaxed: a throw-away accounting DB on 2 cores
-                                    # values slurmdbd checks for (it warns otherwise)
+                                    # the values slurmdbd checks for (it logs an error
+                                    # otherwise); the pool is virtual memory, mostly untouched
                                     "--innodb-buffer-pool-size=1024M",
                                     "--innodb-lock-wait-timeout=900",
+                                    # a throw-away accounting DB: no fsync per commit
                                     "--innodb-flush-log-at-trx-commit=0",
                                     "--performance-schema=OFF"],
                        ready=lambda: dmn.port_open(s.mariadb_port),
@@ -129,12 +130,21 @@ class DevCluster:
                 hint=f"slurmd -N {node} must reach slurmctld on 127.0.0.1:{s.slurmctld_port}"))
         return out
 
+    def _probe(self, *argv: str) -> subprocess.CompletedProcess | None:
+        """Run a client command for a readiness probe; None if it hangs (daemon still busy)."""
+        try:
+            return self._run(*argv, check=False, timeout=10)
+        except subprocess.TimeoutExpired:
+            return None
+
     def _ctld_ready(self) -> bool:
-        proc = self._run("scontrol", "ping", check=False, timeout=10)
-        return proc.returncode == 0 and "UP" in proc.stdout
+        proc = self._probe("scontrol", "ping")
+        return proc is not None and proc.returncode == 0 and "UP" in proc.stdout
 
     def _node_registered(self, node: str) -> bool:
-        proc = self._run("sinfo", "-h", "-N", "-n", node, "-o", "%T", check=False, timeout=10)
+        proc = self._probe("sinfo", "-h", "-N", "-n", node, "-o", "%T")
+        if proc is None:
+            return False
         states = proc.stdout.split()
         # "*" suffix = not responding; anything else means slurmd registered with slurmctld
         return proc.returncode == 0 and bool(states) and not any(
@@ -151,10 +161,7 @@ class DevCluster:
             return False
         if any(pid is None for pid in self.daemon_pids().values()):
             return False
-        try:
-            return self._ctld_ready() and all(self._node_registered(n) for n in self.settings.nodes)
-        except subprocess.TimeoutExpired:
-            return False
+        return self._ctld_ready() and all(self._node_registered(n) for n in self.settings.nodes)
 
     # ---- up ------------------------------------------------------------------------------
     def up(self, timeout: float | None = None, progress=None) -> str:
@@ -320,11 +327,13 @@ class DevCluster:
             "accounting": {"ok": False, "detail": "slurmdbd not running"},
         }
         out["up"] = all(p is not None for p in pids.values())
-        if pids.get("slurmctld") is None:
-            return out
         try:
+            if pids.get("slurmdbd") is not None:  # sacctmgr talks to slurmdbd directly
+                out["accounting"] = self._accounting()
+            if pids.get("slurmctld") is None:
+                out["up"] = False
+                return out
             out["nodes"], out["partitions"] = self._sinfo()
-            out["accounting"] = self._accounting()
         except (subprocess.TimeoutExpired, DevClusterError) as exc:
             out["up"] = False
             out["error"] = str(exc)
@@ -350,8 +359,6 @@ class DevCluster:
         return list(nodes.values()), list(parts.values())
 
     def _accounting(self) -> dict:
-        if self.daemon_pids().get("slurmdbd") is None:
-            return {"ok": False, "detail": "slurmdbd not running"}
         proc = self._run("sacctmgr", "-n", "-P", "show", "cluster", "format=cluster",
                          check=False, timeout=15)
         if proc.returncode != 0:
