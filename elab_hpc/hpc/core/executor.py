@@ -83,4 +83,10 @@ def wait(jobs: Sequence[submitit.Job], poll_s: float = 1.0, timeout_s: Optional[
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"{description}: {len(jobs) - done} of {len(jobs)} jobs still running")
             time.sleep(poll_s)
-    return [j.result() for j in jobs]
+    return [result_of(j) for j in jobs]
+
+
+def result_of(job: submitit.Job) -> Any:
+    """The job's result; a list with one entry per task for multi-task (multi-node) jobs."""
+    results = job.results()
+    return results[0] if len(results) == 1 else results

@@ -171,7 +171,7 @@ class Pipeline:
         errors = []
         for j in jobs:
             try:
-                j.result()
+                j.results()
             except Exception as exc:  # submitit raises with the job's stderr tail
                 errors.append(f"job {j.job_id}: {str(exc)[-1500:]}")
         if errors:
