@@ -1,0 +1,96 @@
+"""The build of each image as exact commands: prepare its build context, then `apptainer build`.
+
+A build context is `<render_dir>/<image>/`: the rendered `<image>.def` and `wheels/` holding
+this project's wheel, which the definition's `%files` copies in by relative path. The build
+runs with that folder as working directory, so the definition needs no host path.
+"""
+from __future__ import annotations
+
+import fcntl
+import shlex
+import subprocess
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, List
+
+from elab_hpc.config import REPO_ROOT
+from elab_hpc.errors import ConfigError, UserError
+from elab_hpc.hpc.containers import render as rnd
+from elab_hpc.hpc.containers.spec import ContainersConfig, render_dir, sif_path
+from elab_hpc.hpc.containers.validate import check_definition
+
+
+@dataclass
+class BuildStep:
+    image: str
+    context: Path  # working directory of the build (the rendered def and wheels/ are in it)
+    definition: Path
+    sif: Path
+    wheel_argv: List[str]  # builds this project's wheel into <context>/wheels
+    build_argv: List[str]  # apptainer build ...
+
+    def shell_lines(self) -> List[str]:
+        """The commands as one would type them, for --dry-run."""
+        return [shlex.join(self.wheel_argv),
+                f"cd {shlex.quote(str(self.context))} && {shlex.join(self.build_argv)}"]
+
+
+def wheel_argv(dest: Path) -> List[str]:
+    # no build isolation: uses the installed setuptools, so it works without registry access
+    return [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+            "--wheel-dir", str(dest), str(REPO_ROOT)]
+
+
+def build_steps(cfg: ContainersConfig, images: List[str]) -> List[BuildStep]:
+    steps = []
+    for image in images:
+        context = render_dir(cfg, image)
+        definition = context / f"{image}.def"
+        sif = sif_path(cfg, image)
+        steps.append(BuildStep(
+            image=image, context=context, definition=definition, sif=sif,
+            wheel_argv=wheel_argv(context / "wheels"),
+            build_argv=[cfg.apptainer, "build", *cfg.build_flags, "--force", str(sif), definition.name],
+        ))
+    return steps
+
+
+def render_checked(cfg: ContainersConfig, images: List[str]) -> List[rnd.RenderedDef]:
+    """Render in memory and validate; any problem is a ConfigError listing all of them."""
+    rendered = rnd.render_all(cfg, images)
+    problems = []
+    for r in rendered:
+        for p in check_definition(r.text, cfg.images[r.image].required_sections):
+            problems.append(p.render(f"{r.path} (from {cfg.templates_dir}/{cfg.images[r.image].template})"))
+    if problems:
+        raise ConfigError("invalid definition file(s):\n  " + "\n  ".join(problems))
+    return rendered
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Array tasks preparing at once share the project's setuptools build folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def prepare(cfg: ContainersConfig, steps: List[BuildStep]) -> None:
+    """Write each step's definition and wheel. Everything is rendered and validated before the
+    first file is written."""
+    rendered = {r.image: r for r in render_checked(cfg, [s.image for s in steps])}
+    for step in steps:
+        rnd.write([rendered[step.image]])
+        with _locked(Path(cfg.render_dir).resolve() / ".wheel.lock"):
+            proc = subprocess.run(step.wheel_argv, capture_output=True, text=True, cwd=REPO_ROOT)
+        wheel = step.context / "wheels" / rnd.project_wheel_name()
+        if proc.returncode != 0 or not wheel.is_file():
+            raise UserError(f"building the project wheel for image '{step.image}' failed "
+                            f"({shlex.join(step.wheel_argv)}):\n{proc.stderr.strip() or proc.stdout.strip()}")
+        step.sif.parent.mkdir(parents=True, exist_ok=True)
