@@ -180,8 +180,11 @@ def _open_cycle(ctx, row: dict) -> None:
 
 def _add_to_cycle(ctx, cycle: dict, issue_ids: list[int]) -> None:
     """Plane keeps an issue in one cycle: adding it here moves it out of any other."""
-    ctx.db.executemany("INSERT INTO pl_cycle_issues (cycle_id, issue_id) VALUES (?, ?) "
-                       "ON CONFLICT (issue_id) DO UPDATE SET cycle_id = excluded.cycle_id",
+    # no UPSERT here: its conflict handling overrides the change-tracking triggers' OR IGNORE
+    marks = ", ".join("?" for _ in issue_ids)
+    ctx.db.execute(f"UPDATE pl_cycle_issues SET cycle_id = ? WHERE issue_id IN ({marks}) AND cycle_id != ?",
+                   (cycle["id"], *issue_ids, cycle["id"]))
+    ctx.db.executemany("INSERT OR IGNORE INTO pl_cycle_issues (cycle_id, issue_id) VALUES (?, ?)",
                        [(cycle["id"], i) for i in issue_ids])
 
 

@@ -191,8 +191,11 @@ def add_project_member(ctx, project_id: ProjectId,
         raise ToolError("rule_violation", f"{user['username']} has left the company")
     if role > workspace_role_of(ctx, user["id"]):
         raise ToolError("rule_violation", f"{user['username']}'s project role cannot exceed their workspace role")
-    ctx.db.execute("INSERT INTO pl_project_members (project_id, user_id, role) VALUES (?, ?, ?) "
-                   "ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role", (p["id"], user["id"], role))
+    current = ctx.one("SELECT id FROM pl_project_members WHERE project_id = ? AND user_id = ?", p["id"], user["id"])
+    if current:
+        ctx.update("pl_project_members", current["id"], role=role)
+    else:
+        ctx.insert("pl_project_members", project_id=p["id"], user_id=user["id"], role=role)
     return {"project": p["identifier"], "username": user["username"], "role": role, "role_name": ROLE_NAMES[role]}
 
 
