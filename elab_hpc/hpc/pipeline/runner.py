@@ -198,7 +198,7 @@ class Pipeline:
                       console=self.console, transient=True, disable=not self.show) as progress:
             task = progress.add_task(name, total=total, note="")
             while True:
-                finished = sum(1 for j in jobs if j.done())
+                finished = sum(1 for j in jobs if _finished(j))
                 if spec.get("kind") == "array":
                     done = len(list((work / "items").glob("*.json"))) if (work / "items").exists() else 0
                 else:
@@ -274,6 +274,19 @@ class Pipeline:
         m.save(sdir)
         self.console.print(f"[green]✓ {name}[/green]: completed in {m.timings['wall_s']:.1f}s "
                            f"(attempts {m.attempts})")
+
+
+# a requeued job may have written its result before the kill; it is not over until SLURM says so
+_ACTIVE = {"PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "COMPLETING",
+           "CONFIGURING", "RESIZING", "SUSPENDED", "STAGE_OUT", "SIGNALING"}
+
+
+def _finished(job: submitit.Job) -> bool:
+    if not job.done():
+        return False
+    if isinstance(job, submitit.SlurmJob):
+        return job.state.split(" ")[0] not in _ACTIVE
+    return True
 
 
 def _empty(path: Path) -> Path:
