@@ -12,7 +12,7 @@ from pydantic import Field
 from arena.apps.plane.schema import ADMIN, GUEST, MEMBER
 from arena.core.errors import ToolError, not_found
 
-ProjectId = Annotated[str, Field(description='Project id, or its identifier such as "WEB"')]
+ProjectId = Annotated[str, Field(description='Project id, its identifier such as "WEB", or its name')]
 IssueId = Annotated[str, Field(description='Issue id, or its readable identifier such as "WEB-12"')]
 ROLE_NAMES = {ADMIN: "admin", MEMBER: "member", GUEST: "guest"}
 HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -52,6 +52,8 @@ def project(ctx, project_id: str) -> dict:
         row = ctx.one("SELECT * FROM pl_projects WHERE id = ?", int(key))
     if row is None:
         row = ctx.one("SELECT * FROM pl_projects WHERE identifier = ?", key.upper())
+    if row is None:  # agents also pass the project's name
+        row = ctx.one("SELECT * FROM pl_projects WHERE lower(name) = lower(?)", key)
     if row is None:
         raise not_found("project", project_id)
     if row["network"] == 0 and project_role(ctx, row) is None:  # secret projects: members only

@@ -81,9 +81,12 @@ def get_user(ctx) -> dict:
 @app.tool(read_only=True)
 def get_workspace_members(ctx) -> dict:
     """All members of the workspace with their roles (admin, member, guest)."""
-    rows = ctx.all("SELECT m.user_id, m.display_name, m.role, u.username, u.email FROM pl_workspace_members m "
-                   "JOIN users u ON u.id = m.user_id WHERE u.status = 'active' ORDER BY u.username")
-    return {"members": [_member(ctx, r) for r in rows]}
+    # shaped in SQL: the list holds every employee, so no per-row Python
+    rows = ctx.all("SELECT m.user_id AS id, u.username, m.display_name, u.email, m.role, "
+                   f"CASE m.role WHEN {ADMIN} THEN 'admin' WHEN {MEMBER} THEN 'member' ELSE 'guest' END AS role_name "
+                   "FROM pl_workspace_members m JOIN users u ON u.id = m.user_id WHERE u.status = 'active' "
+                   "ORDER BY u.username")
+    return {"members": rows}
 
 
 # -- projects ----------------------------------------------------------------------------------
