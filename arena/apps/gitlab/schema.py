@@ -43,6 +43,7 @@ CREATE TABLE gl_commits (
     branch TEXT NOT NULL,
     sha TEXT NOT NULL,
     parent_sha TEXT,
+    merge_parent_sha TEXT,                    -- the merged branch's head, for merge commits
     message TEXT NOT NULL,
     author_id INTEGER NOT NULL REFERENCES users(id),
     created_at TEXT NOT NULL,

@@ -1,10 +1,11 @@
+import json
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from arena.apps.gitlab import app
 from arena.apps.gitlab.repo import (ACCESS_NAMES, DEVELOPER, MAINTAINER, OWNER, REPORTER, check_path, commit,
-                                    copy_tree)
+                                    copy_tree, merge_plan)
 from arena.core import fake
 from arena.core.errors import ToolError, not_found
 
@@ -238,8 +239,8 @@ def fork_repository(ctx, project_id: ProjectId,
     db = ctx.db
     db.execute("INSERT INTO gl_branches (project_id, name, commit_sha, protected) "
                "SELECT ?, name, commit_sha, protected FROM gl_branches WHERE project_id = ?", (pid, src["id"]))
-    db.execute("INSERT INTO gl_commits (project_id, branch, sha, parent_sha, message, author_id, created_at) "
-               "SELECT ?, branch, sha, parent_sha, message, author_id, created_at FROM gl_commits "
+    db.execute("INSERT INTO gl_commits (project_id, branch, sha, parent_sha, merge_parent_sha, message, author_id, "
+               "created_at) SELECT ?, branch, sha, parent_sha, merge_parent_sha, message, author_id, created_at FROM gl_commits "
                "WHERE project_id = ?", (pid, src["id"]))
     db.execute("INSERT INTO gl_commit_changes (commit_id, path, action) SELECT n.id, x.path, x.action "
                "FROM gl_commits o JOIN gl_commit_changes x ON x.commit_id = o.id "
@@ -435,7 +436,7 @@ def _commit_out(ctx, c: dict) -> dict:
     author = ctx.one("SELECT full_name, email FROM users WHERE id = ?", c["author_id"])
     return {"id": c["sha"], "short_id": c["sha"][:8], "title": c["message"].split("\n", 1)[0],
             "message": c["message"], "author_name": author["full_name"], "author_email": author["email"],
-            "created_at": c["created_at"], "parent_ids": [c["parent_sha"]] if c["parent_sha"] else []}
+            "created_at": c["created_at"], "parent_ids": [p for p in (c["parent_sha"], c["merge_parent_sha"]) if p]}
 
 
 @app.tool(read_only=True)
@@ -773,31 +774,17 @@ def get_merge_request(ctx, project_id: ProjectId, merge_request_iid: MrIid) -> d
     return out
 
 
-def _diff(ctx, project_id: int, source: str, target: str) -> list[dict]:
-    """Files whose content differs between two branch trees (what merging source would change)."""
-    rows = ctx.all(
-        "SELECT s.path, s.content AS new, t.content AS old FROM gl_files s LEFT JOIN gl_files t "
-        "ON t.project_id = s.project_id AND t.branch = ? AND t.path = s.path "
-        "WHERE s.project_id = ? AND s.branch = ? AND (t.content IS NULL OR t.content <> s.content) "
-        "ORDER BY s.path LIMIT 1000", target, project_id, source)
-    out = [{"new_path": r["path"], "new_file": r["old"] is None, "deleted_file": False,
-            "new_content": r["new"], "old_content": r["old"]} for r in rows]
-    for path in _deleted_on_branch(ctx, project_id, source, target):
-        out.append({"new_path": path, "new_file": False, "deleted_file": True, "new_content": None,
-                    "old_content": ctx.scalar("SELECT content FROM gl_files WHERE project_id = ? AND branch = ? "
-                                              "AND path = ?", project_id, target, path)})
-    return out
-
-
-def _deleted_on_branch(ctx, project_id: int, source: str, target: str) -> list[str]:
-    """Paths deleted by commits made on `source` that still exist in `target` (and not in source)."""
-    rows = ctx.all(
-        "SELECT DISTINCT x.path FROM gl_commits c JOIN gl_commit_changes x ON x.commit_id = c.id "
-        "WHERE c.project_id = ? AND c.branch = ? AND x.action = 'delete' "
-        "AND EXISTS (SELECT 1 FROM gl_files t WHERE t.project_id = c.project_id AND t.branch = ? AND t.path = x.path) "
-        "AND NOT EXISTS (SELECT 1 FROM gl_files s WHERE s.project_id = c.project_id AND s.branch = ? AND s.path = x.path)",
-        project_id, source, target, source)
-    return [r["path"] for r in rows]
+def _diff(ctx, project_id: int, source: str, target: str) -> tuple[list[dict], list[str]]:
+    """The file changes merging `source` into `target` would make, and the conflicting paths."""
+    writes, deletes, conflicts = merge_plan(ctx, project_id, source, target)
+    old = {r["path"]: r["content"] for r in ctx.all(
+        "SELECT path, content FROM gl_files WHERE project_id = ? AND branch = ? AND path IN "
+        "(SELECT value FROM json_each(?))", project_id, target, json.dumps([w[0] for w in writes] + deletes))}
+    out = [{"new_path": p, "new_file": p not in old, "deleted_file": False, "new_content": c,
+            "old_content": old.get(p)} for p, c in writes]
+    out += [{"new_path": p, "new_file": False, "deleted_file": True, "new_content": None, "old_content": old.get(p)}
+            for p in deletes]
+    return out, conflicts
 
 
 @app.tool(read_only=True)
@@ -812,7 +799,9 @@ def get_merge_request_diffs(ctx, project_id: ProjectId, merge_request_iid: MrIid
         return {"iid": m["iid"], "state": "merged", "changes": changes}
     if not ctx.one("SELECT 1 FROM gl_branches WHERE project_id = ? AND name = ?", p["id"], m["source_branch"]):
         raise not_found("branch", m["source_branch"])
-    return {"iid": m["iid"], "state": m["state"], "changes": _diff(ctx, p["id"], m["source_branch"], m["target_branch"])}
+    changes, conflicts = _diff(ctx, p["id"], m["source_branch"], m["target_branch"])
+    return {"iid": m["iid"], "state": m["state"], "changes": changes, "has_conflicts": bool(conflicts),
+            "conflicts": conflicts}
 
 
 @app.tool(idempotent=True)
@@ -888,12 +877,15 @@ def merge_merge_request(ctx, project_id: ProjectId, merge_request_iid: MrIid,
     if pl and pl["status"] in ("failed", "running", "created"):
         raise ToolError("rule_violation", f"pipeline #{pl['id']} of {m['source_branch']!r} is {pl['status']}; "
                         "merging needs a successful (or no) pipeline", pipeline_id=pl["id"])
-    changed = _diff(ctx, p["id"], m["source_branch"], m["target_branch"])
-    writes = [(c["new_path"], c["new_content"]) for c in changed if not c["deleted_file"]]
-    deletes = [c["new_path"] for c in changed if c["deleted_file"]]
+    writes, deletes, conflicts = merge_plan(ctx, p["id"], m["source_branch"], m["target_branch"])
+    if conflicts:
+        raise ToolError("rule_violation", f"merge conflict: {', '.join(conflicts)} changed on both "
+                        f"{m['source_branch']!r} and {m['target_branch']!r}; resolve it on the source branch",
+                        conflicts=conflicts)
     message = merge_commit_message or (f"Merge branch '{m['source_branch']}' into '{m['target_branch']}'\n\n"
                                        f"{m['title']}\n\nSee merge request {p['path_with_namespace']}!{m['iid']}")
-    sha = commit(ctx, p["id"], m["target_branch"], message, ctx.actor["id"], writes=writes, deletes=deletes)
+    sha = commit(ctx, p["id"], m["target_branch"], message, ctx.actor["id"], writes=writes, deletes=deletes,
+                 merge_parent=src["commit_sha"])
     ctx.update("gl_merge_requests", m["id"], state="merged", merge_commit_sha=sha, merged_by_id=ctx.actor["id"],
                merged_at=ctx.now, updated_at=ctx.now)
     if should_remove_source_branch and m["source_branch"] != p["default_branch"] and not src["protected"]:
@@ -903,7 +895,7 @@ def merge_merge_request(ctx, project_id: ProjectId, merge_request_iid: MrIid,
         ctx.notify(m["author_id"], "gitlab", f"{ctx.actor['full_name']} merged your merge request "
                    f"{p['path_with_namespace']}!{m['iid']}", ref=f"gitlab:merge_request:{m['id']}")
     return {"iid": m["iid"], "state": "merged", "merge_commit_sha": sha, "target_branch": m["target_branch"],
-            "files_changed": len(changed)}
+            "files_changed": len(writes) + len(deletes)}
 
 
 # -- pipelines --------------------------------------------------------------------------------
