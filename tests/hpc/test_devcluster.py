@@ -122,6 +122,10 @@ def test_bad_settings_are_rejected_before_anything_starts(devcluster):
         with pytest.raises(ConfigError, match="ports in use"):
             clash.up()
         assert os.listdir(rd) == []
+        # the running session cluster is not restarted with other settings
+        with pytest.raises(ConfigError, match="oversubscribe"):
+            DevCluster(devcluster.run_dir, {"oversubscribe": 2}).up()
+        assert devcluster.is_up() and DevCluster(devcluster.run_dir).settings == devcluster.settings
         # the CLI says the same without a traceback, exit status 2
         proc = subprocess.run([*CLI, "cluster", "up", "--run-dir", rd, "oversubscribe=many"],
                               capture_output=True, text=True, timeout=60)
@@ -137,7 +141,10 @@ def test_dead_daemon_restart_down_by_pid_and_failed_start_cleanup(devcluster):
         try:
             assert cluster.up() == "started"
             # a dead daemon shows in status, and `up` restarts the cluster as a whole
-            os.kill(cluster.daemon_pids()["slurmctld"], signal.SIGKILL)
+            ctld = cluster.daemon_pids()["slurmctld"]
+            os.kill(ctld, signal.SIGKILL)
+            while pid_alive(ctld):  # SIGKILL lands asynchronously
+                time.sleep(0.05)
             st = cluster.status()
             assert not st["up"] and st["accounting"]["ok"]
             assert [d["name"] for d in st["daemons"] if not d["alive"]] == ["slurmctld"]

@@ -178,18 +178,29 @@ class DevCluster:
         if os.geteuid() != 0:
             raise DevClusterError("the dev cluster runs its daemons as root (SlurmUser=root); "
                                   "run `elab-hpc cluster up` as root")
-        saved = load_settings(None, self.run_dir)
-        if self.is_up():
+        timeout = self.settings.start_timeout if timeout is None else timeout
+        if all(pid is not None for pid in self.daemon_pids().values()):
+            # every daemon runs: never restart a working cluster, only wait for it to answer
+            saved = load_settings(None, self.run_dir)
             if saved != self.settings:
                 changed = sorted(k for k, v in self.settings.to_dict().items()
                                  if saved.to_dict()[k] != v)
-                raise ConfigError(f"the cluster in {self.run_dir} is up with other settings "
+                raise ConfigError(f"the cluster in {self.run_dir} runs with other settings "
                                   f"({changed}); run `elab-hpc cluster down` first")
+            deadline = time.monotonic() + timeout
+            while not self.is_up():
+                if time.monotonic() > deadline:
+                    raise DevClusterError(
+                        f"all daemons in {self.run_dir} run but slurmctld or a node does not "
+                        f"answer after {timeout:.0f} s; see {self.layout.log_dir}, then "
+                        "`elab-hpc cluster down` and `up` again")
+                time.sleep(0.5)
             return "already up"
         # a partial cluster (a daemon died) is restarted as a whole
-        self._stop_all()
+        left = self._stop_all()
+        if left:
+            say(f"stopped what was left of a partial cluster: {', '.join(left)}")
         self._check_ports()
-        timeout = self.settings.start_timeout if timeout is None else timeout
         lay, s = self.layout, self.settings
         lay.make_dirs()
         for node in s.nodes:
