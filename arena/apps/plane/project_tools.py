@@ -11,7 +11,7 @@ from arena.apps.plane import app
 from arena.apps.plane.common import (ROLE_NAMES, ProjectId, check_color, child, parse_data, project, require,
                                      workspace_role)
 from arena.apps.plane.schema import ADMIN, GUEST, MEMBER, STATE_GROUPS
-from arena.core.errors import ToolError
+from arena.core.errors import ToolError, not_found
 
 # Plane's defaults for a new project: (name, group, colour); the first is the default state
 DEFAULT_STATES = [("Backlog", "backlog", "#60646C"), ("Todo", "unstarted", "#60646C"),
@@ -49,8 +49,6 @@ def _project_out(ctx, row: dict) -> dict:
 
 
 def _user(ctx, ident) -> dict:
-    from arena.core.errors import not_found
-
     try:
         user = ctx.user_by(ident)
     except ToolError:

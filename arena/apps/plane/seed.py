@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from arena.apps.plane import app, words
 from arena.apps.plane.project_tools import setup_project
-from arena.apps.plane.schema import ADMIN, MEMBER
+from arena.apps.plane.schema import MEMBER
 from arena.core import fake
 
 # (start, end) of the seeded sprints around the world's frozen date (2026-03-02)
@@ -20,7 +20,7 @@ PRIORITY_W = (["urgent", "high", "medium", "low", "none"], [1, 3, 5, 3, 2])
 @app.seeder(order=45)
 def seed_plane(ctx) -> None:
     rng, k = ctx.rng, ctx.k
-    depts = {d["code"]: d for d in ctx.all("SELECT * FROM departments")}
+    depts = {d["code"]: d for d in ctx.all("SELECT * FROM departments ORDER BY id")}
     people: dict[int, list[int]] = {}
     for u in ctx.all("SELECT id, department_id FROM users WHERE status = 'active' ORDER BY id"):
         people.setdefault(u["department_id"], []).append(u["id"])
