@@ -102,7 +102,8 @@ def _status(args) -> int:
     from rich.table import Table
 
     console = Console()
-    console.print(f"[bold]dev cluster {st['cluster_name']}[/bold] in {st['run_dir']}: "
+    console.print(f"[bold]dev cluster {st['cluster_name']}[/bold] (SLURM {st['slurm_version']}) "
+                  f"in {st['run_dir']}: "
                   + ("[green]up[/green]" if st["up"] else "[red]not up[/red]"))
     daemons = Table("daemon", "pid", "alive", "port", title="daemons")
     for d in st["daemons"]:

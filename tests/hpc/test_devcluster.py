@@ -64,7 +64,7 @@ def test_status_shows_two_nodes_in_partitions_cpu_a100_h200(devcluster):
     assert sorted(parts) == ["a100", "cpu", "h200"]
     assert [p for p in parts if parts[p]["default"]] == ["cpu"]
     assert st["accounting"]["ok"], st["accounting"]
-    assert "no GPUs" in st["gpus"]
+    assert "no GPUs" in st["gpus"] and st["slurm_version"][:1].isdigit()
     # no Gres anywhere: the GPU partitions are names only
     assert "(null)" in run("sinfo", "-h", "-N", "-o", "%G").split()[0]
 

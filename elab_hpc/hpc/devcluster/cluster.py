@@ -44,6 +44,13 @@ def which(binary: str) -> str | None:
     return shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/bin:/sbin")
 
 
+def slurm_version() -> str:
+    """Version of the installed SLURM daemons, e.g. "22.05.8" (Debian 12; configs target it)."""
+    out = subprocess.run([which("slurmctld") or "slurmctld", "-V"], capture_output=True,
+                         text=True, timeout=10).stdout
+    return out.split()[-1] if out.split() else "unknown"
+
+
 def missing_binaries() -> list[str]:
     return [b for b in REQUIRED_BINARIES if which(b) is None]
 
@@ -333,6 +340,7 @@ class DevCluster:
             "slurm_conf": str(self.layout.slurm_conf),
             "ports": self.settings.ports(),
             "gpus": NO_GPU_NOTE,
+            "slurm_version": slurm_version(),
             "daemons": [{"name": n, "pid": p, "alive": p is not None} for n, p in pids.items()],
             "nodes": [], "partitions": [],
             "accounting": {"ok": False, "detail": "slurmdbd not running"},
