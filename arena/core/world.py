@@ -37,15 +37,18 @@ def _install_tracking(db: sqlite3.Connection, columns: dict[str, list[str]]) -> 
     diff() compares those with the current rows, so its cost is the number of touched rows."""
     db.execute(f"CREATE TABLE {TRACK_TABLE} (tbl TEXT NOT NULL, rid INTEGER NOT NULL, data TEXT, "
                "PRIMARY KEY (tbl, rid)) WITHOUT ROWID")
+    # WHERE NOT EXISTS, not INSERT OR IGNORE: an outer statement's ON CONFLICT clause (an upsert)
+    # would override the trigger's conflict resolution and fail on the second touch of a row
     for table, cols in columns.items():
         old = "json_array(" + ", ".join(f"OLD.{c}" for c in cols) + ")"
+        seen = f"NOT EXISTS (SELECT 1 FROM {TRACK_TABLE} WHERE tbl = '{table}' AND rid = %s.rowid)"
         db.executescript(f"""
-CREATE TRIGGER _trk_{table}_i AFTER INSERT ON {table} BEGIN
-  INSERT OR IGNORE INTO {TRACK_TABLE} VALUES ('{table}', NEW.rowid, NULL); END;
-CREATE TRIGGER _trk_{table}_u BEFORE UPDATE ON {table} BEGIN
-  INSERT OR IGNORE INTO {TRACK_TABLE} VALUES ('{table}', OLD.rowid, {old}); END;
-CREATE TRIGGER _trk_{table}_d BEFORE DELETE ON {table} BEGIN
-  INSERT OR IGNORE INTO {TRACK_TABLE} VALUES ('{table}', OLD.rowid, {old}); END;
+CREATE TRIGGER _trk_{table}_i AFTER INSERT ON {table} WHEN {seen % 'NEW'} BEGIN
+  INSERT INTO {TRACK_TABLE} VALUES ('{table}', NEW.rowid, NULL); END;
+CREATE TRIGGER _trk_{table}_u BEFORE UPDATE ON {table} WHEN {seen % 'OLD'} BEGIN
+  INSERT INTO {TRACK_TABLE} VALUES ('{table}', OLD.rowid, {old}); END;
+CREATE TRIGGER _trk_{table}_d BEFORE DELETE ON {table} WHEN {seen % 'OLD'} BEGIN
+  INSERT INTO {TRACK_TABLE} VALUES ('{table}', OLD.rowid, {old}); END;
 """)
 
 
