@@ -19,6 +19,10 @@ from elab_hpc.env.classify import infer_entities, infer_op, load_corrections
 from elab_hpc.env.discovery import Discovery, RawTool
 
 
+def fn_name(registry_name: str) -> str:
+    return registry_name.replace(".", "__", 1)
+
+
 @dataclass
 class Param:
     native: str
@@ -64,10 +68,16 @@ class ActionSchema:
         fwd = {p.native: c for c, p in self.params.items()}
         return {fwd.get(k, k): v for k, v in args.items()}
 
+    @property
+    def fn_name(self) -> str:
+        """The name in chat `tools` / `tool_calls`: OpenAI-style APIs allow no dots, so
+        `gitlab.create_issue` becomes `gitlab__create_issue` (ToolRegistry.by_fn_name maps back)."""
+        return fn_name(self.name)
+
     def openai_tool(self) -> Dict[str, Any]:
         """OpenAI / chat-template function schema (what TRL's SFTTrainer takes as `tools`)."""
         return {"type": "function",
-                "function": {"name": self.name, "description": self.description,
+                "function": {"name": self.fn_name, "description": self.description,
                              "parameters": self.input_schema}}
 
 
@@ -104,6 +114,10 @@ class ToolRegistry:
 
     def __iter__(self):
         return iter(self.actions.values())
+
+    def by_fn_name(self, name: str) -> Optional[ActionSchema]:
+        """The action behind a chat function name (`gitlab__create_issue`) or a registry name."""
+        return self.actions.get(name) or self.actions.get(name.replace("__", ".", 1))
 
     def resolve(self, name: str) -> List[str]:
         """Registry names matching a qualified or bare tool name."""
