@@ -1,7 +1,7 @@
-"""Frappe HR on a real arena world (frappe + calendar + rocketchat, small scale): the reference
+"""Frappe HR on a real arena world (frappe + calendar + rocketchat + mail, small scale): the reference
 tool surface, scripted workflows checked against the database, every enterprise rule refused with
 the right code and an unchanged state, and the cross-app chains (leave approval -> calendar
-block; hire -> calendar + chat accounts + org chart)."""
+block + e-mail; hire -> calendar + chat + mail accounts + org chart)."""
 from __future__ import annotations
 
 import json
@@ -21,7 +21,7 @@ JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boo
 
 @pytest.fixture(scope="module")
 def world() -> World:
-    w = World(load_apps(["frappe", "calendar", "rocketchat"]), seed=0, scale="small")
+    w = World(load_apps(["frappe", "calendar", "rocketchat", "mail"]), seed=0, scale="small")
     w.image
     return w
 
@@ -116,6 +116,9 @@ def test_leave_apply_approve_reduces_balance_and_blocks_calendar(ep):
                           "WHERE u.username = ? AND attendance_date BETWEEN '2026-03-09' AND '2026-03-11' "
                           "ORDER BY attendance_date", emp["username"])
     assert [r["status"] for r in attendance] == ["On Leave"] * 3
+    inbox = ep.query("SELECT m.subject, m.body FROM mail_messages m JOIN users u ON u.id = m.owner_id "
+                     "WHERE u.username = ? AND m.folder = 'INBOX' AND m.subject LIKE 'Leave approved%'", emp["username"])
+    assert len(inbox) == 1 and applied["leave_application_id"] in inbox[0]["body"]
     diff = ep.diff()
     assert len(diff["hr_leave_applications"]["inserted"]) == 1
     assert diff["hr_leave_applications"]["inserted"][0]["status"] == "Approved"
@@ -179,6 +182,8 @@ def test_leave_rules_overlap_transitions_and_bad_input(ep):
                                        "to_date": "2026-05-12"}, "not_found")
     ep.as_user(emp["manager"])
     ok(ep, "frappe.reject_leave", {"leave_application_id": app_id, "reason": "Release week"})
+    assert ep.query("SELECT COUNT(*) AS n FROM mail_messages m JOIN users u ON u.id = m.owner_id WHERE u.username = ? "
+                    "AND m.subject LIKE 'Leave rejected%' AND m.body LIKE '%Release week%'", emp["username"]) == [{"n": 1}]
     refused(ep, "frappe.approve_leave", {"leave_application_id": app_id}, "invalid_transition")
     ep.as_user(emp["username"])
     refused(ep, "frappe.cancel_leave", {"leave_application_id": app_id}, "invalid_transition")
@@ -203,6 +208,7 @@ def test_hire_provisions_calendar_chat_and_places_under_manager(ep):
     uid = ep.query("SELECT id FROM users WHERE employee_id = ?", hired["employee_id"])[0]["id"]
     assert ep.query("SELECT timezone FROM cal_calendars WHERE owner_id = ?", uid) != []
     assert ep.query("SELECT username FROM chat_accounts WHERE user_id = ?", uid) == [{"username": "nadia.okoro"}]
+    assert ep.query("SELECT address FROM mail_accounts WHERE user_id = ?", uid) == [{"address": hired["company_email"]}]
     assert ep.query("SELECT COUNT(*) AS n FROM hr_leave_allocations WHERE employee_id = ?", uid) == [{"n": 3}]
     chart = ok(ep, "frappe.get_org_chart", {"employee_id": manager["employee_id"], "depth": 1})["org_chart"][0]
     assert chart["employee_id"] == manager["employee_id"]
@@ -344,7 +350,7 @@ def test_payroll_privacy_and_reports(ep):
 
 
 def test_seed_is_deterministic_and_linked(world):
-    again = World(load_apps(["frappe", "calendar", "rocketchat"]), seed=0, scale="small")
+    again = World(load_apps(["frappe", "calendar", "rocketchat", "mail"]), seed=0, scale="small")
     q = "SELECT name, employee_id, from_date, status FROM hr_leave_applications ORDER BY id"
     with world.episode() as a, again.episode() as b:
         assert a.query(q) == b.query(q) and a.query(q)

@@ -139,9 +139,10 @@ def balance(ctx, user_id: int, type_row: dict[str, Any], year: int) -> dict[str,
             "pending": used["pending"], "balance": allocated - used["taken"]}
 
 
-def approve_effects(ctx, app: dict[str, Any], employee_row: dict[str, Any]) -> int:
+def approve_effects(ctx, app: dict[str, Any], employee_row: dict[str, Any], mail: bool = True) -> int:
     """What approving a leave does besides the status: 'On Leave' attendance for each working day
-    not yet marked, a notification, and the `leave.approved` event (the calendar blocks the days).
+    not yet marked, a notification, an e-mail to the employee (when `mail`; the seed's history
+    sends none), and the `leave.approved` event (the calendar blocks the days).
     Returns the number of attendance rows written."""
     days = working_days(dt.date.fromisoformat(app["from_date"]), dt.date.fromisoformat(app["to_date"]))
     marked = {r["attendance_date"] for r in ctx.all(
@@ -160,6 +161,16 @@ def approve_effects(ctx, app: dict[str, Any], employee_row: dict[str, Any]) -> i
         written += 1
     ctx.notify(app["employee_id"], "frappe",
                f"Your leave {app['name']} ({app['from_date']} to {app['to_date']}) was approved", ref=app["name"])
+    if mail:
+        mail_employee(ctx, employee_row, f"Leave approved: {app['from_date']} to {app['to_date']}",
+                      f"Hello {employee_row['first_name']},\n\nyour leave application {app['name']} "
+                      f"({app['from_date']} to {app['to_date']}, {app['total_leave_days']:g} day(s)) was approved "
+                      f"by {ctx.actor['full_name']}. Your calendar shows you as out of office.\n\nFrappe HR")
     ctx.emit("leave.approved", user_id=app["employee_id"], from_date=app["from_date"], to_date=app["to_date"],
              leave_application_id=app["name"])
     return written
+
+
+def mail_employee(ctx, employee_row: dict[str, Any], subject: str, body: str) -> None:
+    """HR mail goes out from the system address through the mail app (a no-op without it)."""
+    ctx.emit("mail.send", sender_id=None, to=[employee_row["email"]], subject=subject, body=body)

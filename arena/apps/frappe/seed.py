@@ -76,7 +76,7 @@ def _seed_leaves(ctx, rng, people, types, hr_head, year) -> None:
                "posting_date": (days[0] - dt.timedelta(days=rng.randint(3, 20))).isoformat()}
         row["id"] = ctx.insert("hr_leave_applications", **row)
         if status == "Approved":
-            domain.approve_effects(ctx, row, p)
+            domain.approve_effects(ctx, row, p, mail=False)
 
 
 def _seed_attendance_and_checkins(ctx, rng, people, today) -> None:
@@ -96,7 +96,7 @@ def _seed_attendance_and_checkins(ctx, rng, people, today) -> None:
                        rows)
     checkins = []
     for p in people:
-        if rng.random() < 0.5:
+        if rng.random() < 0.4:
             t = f"{today.isoformat()}T08:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
             checkins.append((f"EMP-CKIN-{today.year}-{len(checkins) + 1:05d}", p["id"], "IN", t))
     ctx.db.executemany("INSERT INTO hr_checkins (name, employee_id, log_type, time) VALUES (?, ?, ?, ?)", checkins)

@@ -444,6 +444,9 @@ def reject_leave(
     ctx.update("hr_leave_applications", row["id"], status="Rejected", decided_by=ctx.actor["id"])
     ctx.notify(emp["id"], "frappe", f"Your leave {row['name']} was rejected" + (f": {reason}" if reason else ""),
                ref=row["name"])
+    domain.mail_employee(ctx, emp, f"Leave rejected: {row['from_date']} to {row['to_date']}",
+                         f"Hello {emp['first_name']},\n\nyour leave application {row['name']} was rejected by "
+                         f"{ctx.actor['full_name']}." + (f"\nReason: {reason}" if reason else "") + "\n\nFrappe HR")
     return {"leave_application_id": row["name"], "status": "Rejected", "employee_id": emp["employee_id"]}
 
 
