@@ -46,7 +46,7 @@ def seed_history(ctx) -> None:
                      "FROM users u LEFT JOIN departments d ON d.id = u.department_id ORDER BY u.id")
     types = {r["name"]: r for r in ctx.all("SELECT * FROM hr_leave_types WHERE is_lwp = 0")}
     hr_head = ctx.scalar("SELECT d.head_user_id FROM departments d WHERE d.code = 'HR'")
-    _seed_leaves(ctx, rng, people, types, hr_head, year)
+    _seed_leaves(ctx, rng, people, types, hr_head, today)
     _seed_attendance_and_checkins(ctx, rng, people, today)
     _seed_timesheets(ctx, rng, people, today)
     _seed_payroll(ctx, people, today)
@@ -55,7 +55,8 @@ def seed_history(ctx) -> None:
     _seed_recruitment(ctx, rng, year)
 
 
-def _seed_leaves(ctx, rng, people, types, hr_head, year) -> None:
+def _seed_leaves(ctx, rng, people, types, hr_head, today) -> None:
+    year = today.year
     type_names = list(types)
     n = 0
     for p in people:
@@ -73,7 +74,7 @@ def _seed_leaves(ctx, rng, people, types, hr_head, year) -> None:
                "to_date": days[-1].isoformat(), "half_day": 0, "total_leave_days": float(len(days)),
                "reason": rng.choice(words.LEAVE_REASONS), "status": status, "leave_approver_id": approver,
                "decided_by": approver if status in ("Approved", "Rejected") else None,
-               "posting_date": (days[0] - dt.timedelta(days=rng.randint(3, 20))).isoformat()}
+               "posting_date": min(days[0] - dt.timedelta(days=rng.randint(3, 20)), today).isoformat()}
         row["id"] = ctx.insert("hr_leave_applications", **row)
         if status == "Approved":
             domain.approve_effects(ctx, row, p, mail=False)
@@ -179,7 +180,7 @@ def _seed_shifts(ctx, rng, people, year) -> None:
     shifts = {r["name"]: r["id"] for r in ctx.all("SELECT id, name FROM hr_shift_types")}
     rows = []
     for p in people:
-        if p["dept"] not in ("SUP", "ITO"):
+        if p["dept"] not in ("SUP", "ITO") or p["role"] != "employee":  # managers work office hours
             continue
         shift = rng.choice(["General Shift", "Morning Shift", "Evening Shift"]) if p["dept"] == "SUP" else \
             rng.choice(["General Shift", "Night Shift"])
