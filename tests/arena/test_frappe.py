@@ -360,3 +360,18 @@ def test_seed_is_deterministic_and_linked(world):
         # every seeded approved leave blocked its employee's calendar
         assert a.query("SELECT COUNT(*) AS n FROM hr_leave_applications WHERE status = 'Approved'") == \
             a.query("SELECT COUNT(*) AS n FROM cal_events WHERE kind = 'out_of_office'")
+
+
+def test_seed_invariants_hold_at_medium_scale():
+    """More people, more openings: balances stay non-negative, rankings stay unambiguous."""
+    medium = World(load_apps(["frappe"]), seed=3, scale="medium")
+    with medium.episode() as ep:
+        negative = ok(ep, "frappe.get_hrms_report", {"report_name": "Employee Leave Balance"})["rows"]
+        assert negative and all(r["balance"] - r["pending"] >= 0 for r in negative)
+        openings = ep.query("SELECT id, required_skills FROM hr_job_openings")
+        assert len(openings) > 8
+        for o in openings:
+            req = set(o["required_skills"].split(","))
+            scores = sorted((len(req & set(a["skills"].split(","))) for a in ep.query(
+                "SELECT skills FROM hr_job_applicants WHERE job_opening_id = ?", o["id"])), reverse=True)
+            assert len(set(scores[:4])) == 4 and all(s < scores[3] for s in scores[4:]), scores

@@ -132,4 +132,8 @@ def run_report(ctx, report_name: str, filters: dict[str, Any]) -> dict:
     if unknown:
         raise ToolError("invalid_arguments", f"{name}: unknown filter(s) {', '.join(unknown)}; accepted: "
                         + ", ".join(sorted(allowed)), field="filters", unknown=unknown)
-    return {"report_name": name, "filters": filters, **fn(ctx, filters)}
+    out = {"report_name": name, "filters": filters, **fn(ctx, filters)}
+    if len(out["rows"]) >= MAX_ROWS:  # say so rather than let a partial report look complete
+        out["truncated"] = True
+        out["note"] = f"only the first {MAX_ROWS} rows; narrow the filters (e.g. department or employee)"
+    return out
