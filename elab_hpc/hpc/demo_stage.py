@@ -43,6 +43,12 @@ def merge(ctx: StageContext) -> Dict[str, Any]:
     return summary
 
 
+def idle(ctx: StageContext) -> Dict[str, Any]:
+    """Sleeps `seconds`: a stage of known length, to measure the pipeline's own overhead."""
+    time.sleep(float(ctx.params.get("seconds", 1.0)))
+    return {"slept_s": float(ctx.params.get("seconds", 1.0))}
+
+
 # ---------------------------------------------------------------- training-like stage
 
 def _make(params: Dict[str, Any], seed: int):
@@ -108,8 +114,11 @@ def train(ctx: StageContext) -> Dict[str, Any]:
     if "merge" in ctx.inputs:  # the upstream numbers make the data depend on the DAG
         seed += int(json.loads((ctx.inputs["merge"] / "numbers.json").read_text())["sum"]) % 10_000
     progress = ctx.work_dir / "progress.json"
+    first = ctx.work_dir / f"first_step-{ctx.attempt}.json"
 
     def on_step(step: int) -> None:
+        if not first.exists():  # when this attempt did its first useful work (resume latency)
+            atomic_write_json(first, {"step": step, "time": time.time()})
         if step % max(1, int(ctx.params.get("ckpt_every", 20))) == 0:
             atomic_write_json(progress, {"step": step, "time": time.time(), "attempt": ctx.attempt})
 

@@ -108,10 +108,14 @@ class StageJob(Checkpointable):
         self._ctx = ctx
         box: Dict[str, Any] = {}
 
+        t_import = time.time()
+        fn = import_fn(self.spec["fn"]) if self.spec.get("fn") else None
+        import_s = time.time() - t_import  # the stage's own module (e.g. torch), not bookkeeping
+
         def target() -> None:
             try:
-                if self.spec.get("fn"):
-                    box["result"] = import_fn(self.spec["fn"])(ctx)
+                if fn is not None:
+                    box["result"] = fn(ctx)
                 else:
                     box["result"] = _run_command(list(self.spec["command"]), ctx)
             except BaseException as exc:  # handed to the main thread
@@ -131,7 +135,8 @@ class StageJob(Checkpointable):
             log.error(box.get("traceback", ""))
             raise box["error"]
         done = {"run": self.run, "task": self.task, "job_id": job_id, "attempt": self._attempt,
-                "result": box.get("result"), "fn_s": fn_s, "job_s": time.time() - t0,
+                "result": box.get("result"), "fn_s": fn_s, "import_s": import_s,
+                "job_s": time.time() - t0,
                 "started": t0, "finished": time.time()}
         if rank == 0:
             atomic_write_json(work / f"done-run{self.run}-task{self.task}.json", done)

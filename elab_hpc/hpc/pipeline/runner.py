@@ -198,7 +198,7 @@ class Pipeline:
                       console=self.console, transient=True, disable=not self.show) as progress:
             task = progress.add_task(name, total=total, note="")
             while True:
-                finished = sum(1 for j in jobs if _finished(j))
+                finished = _count_finished(jobs)
                 if spec.get("kind") == "array":
                     done = len(list((work / "items").glob("*.json"))) if (work / "items").exists() else 0
                 else:
@@ -268,6 +268,7 @@ class Pipeline:
             "wall_s": now - m.timings.get("submitted", now),
             "fn_s": max((d["fn_s"] for d in done), default=0.0),
             "job_s": max((d["job_s"] for d in done), default=0.0),
+            "import_s": max((d.get("import_s", 0.0) for d in done), default=0.0),
             "finalize_s": now - t0,
         })
         m.status = "completed"
@@ -281,12 +282,16 @@ _ACTIVE = {"PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "COM
            "CONFIGURING", "RESIZING", "SUSPENDED", "STAGE_OUT", "SIGNALING"}
 
 
-def _finished(job: submitit.Job) -> bool:
-    if not job.done():
-        return False
-    if isinstance(job, submitit.SlurmJob):
-        return job.state.split(" ")[0] not in _ACTIVE
-    return True
+def _count_finished(jobs: Sequence[submitit.Job]) -> int:
+    done = [j for j in jobs if j.done()]
+    slurm = [j for j in done if isinstance(j, submitit.SlurmJob)]
+    if slurm:
+        # submitit refreshes sacct ever more rarely as jobs age; one forced call per poll keeps
+        # the driver's reaction time to a finished job at the poll interval
+        slurm[0].watcher.update()
+        done = [j for j in done if not isinstance(j, submitit.SlurmJob)
+                or j.watcher.get_state(j.job_id, mode="cache").split(" ")[0] not in _ACTIVE]
+    return len(done)
 
 
 def _empty(path: Path) -> Path:
