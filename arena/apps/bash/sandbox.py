@@ -76,7 +76,7 @@ def _identity_files() -> str:
 
 def bwrap_argv(bwrap: str, workdir: Path, command: str) -> list[str]:
     etc = _identity_files()
-    argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "acme-ws",
+    argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1", "--hostname", "acme-ws",
             "--uid", "1000", "--gid", "1000",
             "--ro-bind", "/usr", "/usr"]
     for top in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
@@ -182,8 +182,26 @@ def run(command: str, workdir: Path, timeout_s: float) -> Outcome:
                    stopped=stopped, sandboxed=bwrap is not None)
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
 def _kill(proc: subprocess.Popen) -> None:
-    """SIGKILL the whole group; bwrap's --die-with-parent and PID namespace take the rest down."""
+    """Stop the sandbox from the inside out: SIGKILL bwrap's child (the PID namespace's init, which
+    takes every process of the sandbox with it) so bwrap reaps it and exits; only then the rest of
+    the group. Killing bwrap first would leave its child to the machine's init as a zombie."""
+    for child in _children(proc.pid):
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        pass
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:

@@ -130,6 +130,17 @@ def move_file(ctx, source: Annotated[str, Field(description="Existing file or di
     return {"source": src, "destination": dst}
 
 
+def _excluded(rel: str, patterns: list[str]) -> bool:
+    """An entry is skipped if it or a directory above it matches a pattern (by name or by path)."""
+    parts = rel.split("/")
+    for i in range(1, len(parts) + 1):
+        sub, name = "/".join(parts[:i]), parts[i - 1]
+        if any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(sub, p) or fnmatch.fnmatchcase(sub, "*/" + p)
+               for p in patterns):
+            return True
+    return False
+
+
 @app.tool(read_only=True)
 def search_files(ctx, path: Path,
                  pattern: Annotated[str, Field(description="Case-insensitive name pattern: a substring, or a glob "
@@ -145,8 +156,7 @@ def search_files(ctx, path: Path,
     matches = []
     for r in ctx.all("SELECT path FROM fs_files WHERE substr(path, 1, ?) = ? ORDER BY path", len(full) + 1, full + "/"):
         name = store.basename(r["path"]).lower()
-        rel = r["path"][len(full) + 1:].lower()
-        if any(fnmatch.fnmatchcase(name, s) or fnmatch.fnmatchcase(rel, s) for s in skip):
+        if skip and _excluded(r["path"][len(full) + 1:].lower(), skip):
             continue
         if fnmatch.fnmatchcase(name, pat) if is_glob else pat in name:
             matches.append(r["path"])
