@@ -28,6 +28,22 @@ Examples:
 """
 
 
+class _IntermixedParser(argparse.ArgumentParser):
+    """Lets key=value overrides come before or after options (`exec arena --app x key=v`);
+    plain argparse stops filling positionals once an option has been seen."""
+
+    _inside = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._inside:
+            return super().parse_known_args(args, namespace)
+        self._inside = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inside = False
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
     p.add_argument("--config", help="containers YAML (default: configs/containers.yaml)")
@@ -40,7 +56,7 @@ def _images_opt(p: argparse.ArgumentParser) -> None:
 def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
     p = subparsers.add_parser(name, help=help_text, description=help_text, epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="containers_command", metavar="ACTION")
+    sub = p.add_subparsers(dest="containers_command", metavar="ACTION", parser_class=_IntermixedParser)
 
     render = sub.add_parser("render", help="write the rendered definition files",
                             description="Render containers/<template>.def for each image into "
@@ -137,7 +153,7 @@ def _validate(args: argparse.Namespace) -> int:
         for r in render_all(cfg, images):
             targets.append((f"{r.image} ({cfg.templates_dir}/{cfg.images[r.image].template})", r.text,
                             cfg.images[r.image].required_sections))
-    console = Console()
+    console = Console(soft_wrap=True)
     problems = []
     for label, text, required in targets:
         found = check_definition(text, required)
@@ -165,16 +181,19 @@ def _plan(args: argparse.Namespace) -> int:
         table.add_column(col)
     for s in steps:
         table.add_row(s.image, cfg.images[s.image].base, str(s.definition), str(s.sif))
-    console = Console()
+    console = Console(soft_wrap=True)
     console.print(table)
     print(_dry_run_text(cfg, steps, local=False))
     return 0
 
 
 def _dry_run_text(cfg, steps, local: bool) -> str:
+    from elab_hpc.hpc.containers.plan import source_items
+
     lines = ["# 1. render + validate the definitions, build the project wheel into each context"]
     for s in steps:
         lines.append(f"#    write {s.definition}")
+        lines.append(f"#    copy {', '.join(source_items())} to {s.context / 'src'}")
         lines.append(s.shell_lines()[0])
     if local:
         lines.append("# 2. build here, one image after another")
@@ -214,7 +233,7 @@ def _build_local(cfg, steps) -> int:
     from elab_hpc.hpc.containers.apptainer import run_build
     from elab_hpc.hpc.containers.plan import prepare
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # paths stay whole
     with console.status("rendering definitions and building the project wheel"):
         prepare(cfg, steps)
     for i, step in enumerate(steps, start=1):
@@ -230,7 +249,7 @@ def _build_array(cfg, steps, cluster, wait: bool) -> int:
     from elab_hpc.hpc.containers.submit import describe, submit_builds
     from elab_hpc.hpc.core.executor import wait as wait_jobs
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # paths stay whole
     with console.status("rendering definitions and building the project wheel"):
         prepare(cfg, steps)
     jobs = submit_builds(cluster, steps)
@@ -238,21 +257,29 @@ def _build_array(cfg, steps, cluster, wait: bool) -> int:
                   + ", ".join(f"{s.image}={j.job_id}" for s, j in zip(steps, jobs)))
     if not wait:
         return 0
-    failed = []
     try:
         wait_jobs(jobs, poll_s=cluster.poll_interval_s, description="building images")
-    except Exception:  # wait() re-raises the first failure; report every image's state
+    except Exception:  # wait() re-raises the first failure; each image is reported below
         pass
+    failed = []
     for step, job in zip(steps, jobs):
-        state = job.state
-        if state == "COMPLETED" and step.sif.is_file():
-            console.print(f"[green]✓[/green] {step.image}: {step.sif}")
-        else:
+        try:  # a task's result, or the exception it raised (sacct may lag, so not job.state)
+            console.print(f"[green]✓[/green] {step.image}: {job.result()}")
+        except Exception as exc:
             failed.append(step.image)
-            console.print(f"[red]✗[/red] {step.image}: job {job.job_id} {state}; log {job.paths.stderr}")
+            console.print(f"[red]✗[/red] {step.image}: job {job.job_id}: {_task_error(exc)}; "
+                          f"log {job.paths.stderr}")
     if failed:
         raise UserError(f"image build failed: {', '.join(failed)}")
     return 0
+
+
+def _task_error(exc: Exception) -> str:
+    """The error a task raised, out of submitit's failure report (which quotes its traceback)."""
+    import re
+
+    raised = re.findall(r"^\s*(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.+)$", str(exc), re.M)
+    return f"{raised[-1][0]}: {raised[-1][1]}" if raised else f"{type(exc).__name__}: {exc}"
 
 
 def _exec(args: argparse.Namespace) -> int:

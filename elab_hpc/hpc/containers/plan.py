@@ -6,14 +6,14 @@ runs with that folder as working directory, so the definition needs no host path
 """
 from __future__ import annotations
 
-import fcntl
+import configparser
 import shlex
+import shutil
 import subprocess
 import sys
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List
+from typing import List
 
 from elab_hpc.config import REPO_ROOT
 from elab_hpc.errors import ConfigError, UserError
@@ -28,19 +28,44 @@ class BuildStep:
     context: Path  # working directory of the build (the rendered def and wheels/ are in it)
     definition: Path
     sif: Path
-    wheel_argv: List[str]  # builds this project's wheel into <context>/wheels
+    wheel_argv: List[str]  # builds this project's wheel into <context>/wheels, from a source copy
     build_argv: List[str]  # apptainer build ...
 
     def shell_lines(self) -> List[str]:
         """The commands as one would type them, for --dry-run."""
-        return [shlex.join(self.wheel_argv),
+        return [f"cd {shlex.quote(str(self.context / 'src'))} && {shlex.join(self.wheel_argv)}",
                 f"cd {shlex.quote(str(self.context))} && {shlex.join(self.build_argv)}"]
+
+
+def source_items() -> List[str]:
+    """What a wheel build needs: the build config files and the top-level packages setup.cfg
+    includes (elab_hpc, arena)."""
+    parser = configparser.ConfigParser()
+    parser.read(REPO_ROOT / "setup.cfg")
+    include = parser.get("options.packages.find", "include", fallback="elab_hpc").split()
+    packages = [p for p in include if "." not in p and "*" not in p]
+    files = [f for f in ("setup.cfg", "pyproject.toml", "README.md", "MANIFEST.in") if (REPO_ROOT / f).is_file()]
+    return files + packages
+
+
+def copy_sources(dest: Path) -> None:
+    """A copy of the project sources to build the wheel from: a wheel built in the working tree
+    writes setuptools' build/ folder there, which concurrent builds trip over."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for item in source_items():
+        src = REPO_ROOT / item
+        if src.is_dir():
+            shutil.copytree(src, dest / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        else:
+            shutil.copy2(src, dest / item)
 
 
 def wheel_argv(dest: Path) -> List[str]:
     # no build isolation: uses the installed setuptools, so it works without registry access
     return [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-            "--wheel-dir", str(dest), str(REPO_ROOT)]
+            "--wheel-dir", str(dest), "."]
 
 
 def build_steps(cfg: ContainersConfig, images: List[str]) -> List[BuildStep]:
@@ -69,26 +94,16 @@ def render_checked(cfg: ContainersConfig, images: List[str]) -> List[rnd.Rendere
     return rendered
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Array tasks preparing at once share the project's setuptools build folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def prepare(cfg: ContainersConfig, steps: List[BuildStep]) -> None:
     """Write each step's definition and wheel. Everything is rendered and validated before the
     first file is written."""
     rendered = {r.image: r for r in render_checked(cfg, [s.image for s in steps])}
     for step in steps:
         rnd.write([rendered[step.image]])
-        with _locked(Path(cfg.render_dir).resolve() / ".wheel.lock"):
-            proc = subprocess.run(step.wheel_argv, capture_output=True, text=True, cwd=REPO_ROOT)
+        src = step.context / "src"
+        copy_sources(src)
+        proc = subprocess.run(step.wheel_argv, capture_output=True, text=True, cwd=src)
+        shutil.rmtree(src, ignore_errors=True)
         wheel = step.context / "wheels" / rnd.project_wheel_name()
         if proc.returncode != 0 or not wheel.is_file():
             raise UserError(f"building the project wheel for image '{step.image}' failed "

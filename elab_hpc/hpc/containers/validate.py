@@ -178,11 +178,17 @@ def check_with_spython(text: str, from_ref: Optional[str]) -> List[Problem]:
         DockerWriter(recipe).convert()
     except NotImplementedError as exc:  # spython: a non-docker bootstrap agent
         problems.append(Problem(None, f"spython cannot parse it: {exc}"))
+    except SystemExit:  # spython's logger exits the process on some malformed recipes
+        problems.append(Problem(None, "spython cannot parse it: " + _last_spython_message(bot)))
     except Exception as exc:  # spython raises bare errors on malformed recipes
         problems.append(Problem(None, f"spython cannot parse it: {type(exc).__name__}: {exc}"))
     finally:
         bot.level = level
     return problems
+
+
+def _last_spython_message(bot) -> str:
+    return bot.history[-1].strip() if bot.history else "it gave up without a message"
 
 
 def check_definition(text: str, required_sections: List[str]) -> List[Problem]:
