@@ -1,0 +1,116 @@
+"""The synthesis config: one dataclass tree, loaded strictly from `configs/synth/*.yaml` with
+`key=value` overrides (`load_synth_config`). Unknown keys and bad values are ConfigErrors that
+name the key; nothing runs before the config is valid."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+from elab_hpc.config import CONFIG_ROOT, load_config, to_object
+from elab_hpc.errors import ConfigError
+
+DEFAULT_SYNTH_CONFIG = CONFIG_ROOT / "synth" / "default.yaml"
+COMPOSERS = ("template", "llm")
+SPLITS = ("train", "test", "none")
+
+
+@dataclass
+class ArenaSourceConfig:
+    """Which arena world the trajectories execute in."""
+
+    seed: int = 0
+    scale: str = "small"
+    apps: List[str] = field(default_factory=list)  # empty = all apps
+
+
+@dataclass
+class SamplerConfig:
+    max_depth: int = 4  # tool calls per trajectory at most
+    min_depth: int = 1
+    branching: int = 3  # successors tried at each DFS node before backtracking
+    k_per_start: int = 4  # valid trajectories wanted per entry node per round
+    time_budget_s: float = 0.0  # 0 = no limit
+    max_attempts_per_start: int = 24  # DFS restarts per entry node before giving up on it
+    prefer_local: float = 0.85  # probability of following an edge whose inputs local memory satisfies
+    continue_prob: float = 0.8  # probability of extending a valid trajectory beyond min_depth
+    optional_arg_prob: float = 0.35  # probability of filling an optional parameter
+    keep_failed: bool = True  # keep failed attempts (DPO negatives)
+    exclude_tools: List[str] = field(default_factory=list)  # registry names never sampled
+    exclude_apps: List[str] = field(default_factory=list)
+
+
+@dataclass
+class ComposerConfig:
+    kind: str = "template"  # template | llm (llm needs a model backend; falls back to templates)
+    max_checks: int = 12
+    answer_facts: bool = True  # add answer_contains checks for values read steps return
+
+
+@dataclass
+class FilterConfig:
+    """Validation and filtering knobs (used by the filtering stage)."""
+
+    dedup_exact: bool = True
+    fuzzy_threshold: float = 0.9  # rapidfuzz ratio (0..1) at or above which two intents are duplicates
+    mmr_lambda: float = 0.7  # relevance vs diversity in MMR selection
+    mmr_keep: int = 0  # 0 = keep all that survive de-duplication
+    replay: bool = True  # re-execute gold actions in a fresh episode and require checks to pass
+    schema_check: bool = True  # every call's arguments must validate against the tool's schema
+
+
+@dataclass
+class SynthConfig:
+    name: str = "synth"
+    n: int = 1500  # trajectories wanted (over all shards)
+    seed: int = 0
+    shards: int = 1
+    out_dir: str = "runs/synth/${name}"
+    source: str = "synth"  # meta.source of every record
+    arena: ArenaSourceConfig = field(default_factory=ArenaSourceConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    composer: ComposerConfig = field(default_factory=ComposerConfig)
+    filter: FilterConfig = field(default_factory=FilterConfig)
+    split: str = "train"
+    cluster: str = "local"  # cluster profile name (configs/cluster/<name>.yaml)
+
+
+def check_synth(c: SynthConfig) -> None:
+    s = c.sampler
+    for key, value in (("n", c.n), ("shards", c.shards), ("sampler.max_depth", s.max_depth),
+                       ("sampler.min_depth", s.min_depth), ("sampler.branching", s.branching),
+                       ("sampler.k_per_start", s.k_per_start), ("sampler.max_attempts_per_start",
+                                                                 s.max_attempts_per_start),
+                       ("composer.max_checks", c.composer.max_checks)):
+        if value < 1:
+            raise ConfigError(f"{key}: must be >= 1, got {value}")
+    if s.min_depth > s.max_depth:
+        raise ConfigError(f"sampler.min_depth ({s.min_depth}) must be <= sampler.max_depth ({s.max_depth})")
+    for key, value in (("sampler.prefer_local", s.prefer_local), ("sampler.continue_prob", s.continue_prob),
+                       ("sampler.optional_arg_prob", s.optional_arg_prob),
+                       ("filter.fuzzy_threshold", c.filter.fuzzy_threshold),
+                       ("filter.mmr_lambda", c.filter.mmr_lambda)):
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{key}: must be within [0, 1], got {value}")
+    if s.time_budget_s < 0:
+        raise ConfigError(f"sampler.time_budget_s: must be >= 0, got {s.time_budget_s}")
+    if c.composer.kind not in COMPOSERS:
+        raise ConfigError(f"composer.kind: '{c.composer.kind}' is not one of {', '.join(COMPOSERS)}")
+    if c.split not in SPLITS:
+        raise ConfigError(f"split: '{c.split}' is not one of {', '.join(SPLITS)}")
+    from arena import APP_NAMES, SCALES
+
+    if c.arena.scale not in SCALES:
+        raise ConfigError(f"arena.scale: '{c.arena.scale}' is not one of {', '.join(SCALES)}")
+    for key, apps in (("arena.apps", c.arena.apps), ("sampler.exclude_apps", s.exclude_apps)):
+        bad = [a for a in apps if a not in APP_NAMES]
+        if bad:
+            raise ConfigError(f"{key}: unknown app(s) {', '.join(bad)}; known: {', '.join(APP_NAMES)}")
+
+
+def load_synth_config(path: Optional[str | Path] = None, overrides: Optional[List[str]] = None) -> SynthConfig:
+    """configs/synth/default.yaml (or `path`) + `key=value` overrides → a checked SynthConfig."""
+    cfg = load_config(SynthConfig, path or DEFAULT_SYNTH_CONFIG, overrides)
+    obj: SynthConfig = to_object(cfg)
+    check_synth(obj)
+    return obj
