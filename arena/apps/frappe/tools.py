@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from arena.apps.frappe import app, domain, words
+from arena.apps.frappe.reports import REPORTS, run_report
 from arena.core.company import hire
 from arena.core.errors import ToolError, not_found
 
@@ -1044,8 +1045,6 @@ def create_shift_assignment(
 
 
 # ================================ reports ======================================================
-
-from arena.apps.frappe.reports import REPORTS, run_report  # noqa: E402  (reports use the helpers above)
 
 
 @app.tool(read_only=True)
