@@ -222,7 +222,8 @@ def update_employee(
     if not changes:
         raise ToolError("invalid_arguments", "nothing to update: give at least one field to change")
     ctx.update("users", emp["id"], **changes)
-    return {**_employee_full(ctx, emp["id"]), "updated": sorted(changes)}
+    api_names = {"department_id": "department", "manager_id": "reports_to", "location": "branch"}
+    return {**_employee_full(ctx, emp["id"]), "updated": sorted(api_names.get(c, c) for c in changes)}
 
 
 @app.tool(read_only=True)
