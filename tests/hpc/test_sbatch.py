@@ -183,3 +183,42 @@ def test_train_multinode_runs_torchrun_gloo_allreduce_on_node1_and_node2(devclus
     assert {r["nvls"] for r in ranks} == {"0"}
     port = 20000 + int(job) % 20000
     assert {r["master"] for r in ranks} == {ranks[0]["master"]} and ranks[0]["master"].endswith(f":{port}")
+
+
+CHECKPOINTING_WORKER = '''\
+import os, signal, sys, time
+out = sys.argv[sys.argv.index("--out") + 1]; rank = os.environ["RANK"]
+ckpt = os.path.join(out, "ckpt-" + rank)
+if os.path.exists(ckpt):  # the requeued run
+    with open(os.path.join(out, "done-" + rank), "w") as f:
+        f.write("restarts=" + os.environ.get("SLURM_RESTART_COUNT", "0"))
+    sys.exit(0)
+def checkpoint(signum, frame):
+    open(ckpt, "w").close()
+    sys.exit(0)
+signal.signal(signal.SIGUSR2, checkpoint)
+open(os.path.join(out, "ready-" + rank), "w").close()
+time.sleep(120)
+sys.exit(3)
+'''
+
+
+@pytest.mark.slurm
+@pytest.mark.timeout(180)
+def test_train_multinode_forwards_usr2_to_the_workers_on_both_nodes_then_requeues(devcluster, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    script = tmp_path / "worker.py"
+    script.write_text(CHECKPOINTING_WORKER)
+    env = job_env(ELAB_CMD=f"{sys.executable} {script}")
+    job = sbatch(["-N", "2", f"--output={tmp_path}/%j.out", str(SBATCH_DIR / "train_multinode.sbatch"),
+                  "--out", str(out)], env, tmp_path)
+    for rank in (0, 1):
+        wait_for(out / f"ready-{rank}", timeout=60)
+    # torchrun itself would die of USR2; the per-node launcher must hand it to the workers only
+    subprocess.run(["scancel", "--batch", "--signal=USR2", job], check=True, env=env)
+    for rank in (0, 1):
+        wait_for(out / f"done-{rank}", timeout=120)
+        assert (out / f"done-{rank}").read_text() == "restarts=1"
+    states = wait_final(job, 1, timeout=60)
+    assert states == {job: "COMPLETED"}, (states, logs(tmp_path))
