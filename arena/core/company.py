@@ -99,7 +99,8 @@ def seed_company(ctx) -> None:
             continue
         first, last = fake.person(rng)
         heads[code] = hire(ctx, first_name=first, last_name=last, department_id=dept_ids[code],
-                           designation=f"Head of {name}", role="manager", manager_id=jordan,
+                           designation=f"Head of {name}", role="hr" if code == "HR" else "manager",
+                           manager_id=jordan,
                            skills=",".join(rng.sample(fake.SKILLS, 3)), location=rng.choice(fake.CITIES)[0],
                            date_joined=f"20{rng.randint(15, 21)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}")
     for code, uid in heads.items():
