@@ -350,3 +350,45 @@ def test_build_images_sbatch_builds_each_image_in_its_task_with_fake_apptainer(d
         cwd, _, args = (tmp_path / "sif" / f"{im}.sif").read_text().splitlines()
         assert cwd == str(tmp_path / "defs" / im) and args.endswith(f"{im}.sif {im}.def")
     assert not (tmp_path / "sif" / "train.sif").exists()
+
+
+FAKE_APPTAINER_EXEC = """\
+#!/bin/bash
+# Stand-in for `apptainer exec` (Apptainer cannot be installed here): records its arguments, then
+# runs the command that follows the image path directly, with stdio untouched.
+set -eu
+printf '%s\\n' "$@" > "$FAKE_APPTAINER_LOG"
+while [[ $# -gt 0 && "$1" != *.sif ]]; do shift; done
+shift
+exec "$@"
+"""
+
+
+def test_exec_serves_an_arena_app_over_stdio_with_fake_apptainer(tmp_path):
+    import anyio
+    from mcp import Client, StdioServerParameters
+
+    from arena.core.registry import load_apps
+
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    (bin_dir / "apptainer").write_text(FAKE_APPTAINER_EXEC)
+    (bin_dir / "apptainer").chmod(0o755)
+    (tmp_path / "sif").mkdir()
+    (tmp_path / "sif" / "arena.sif").write_bytes(b"")  # `exec` refuses an image that is not built
+    log = tmp_path / "apptainer.args"
+    env = {**os.environ, "PATH": f"{bin_dir}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+           "FAKE_APPTAINER_LOG": str(log), "ELAB_CACHE": str(tmp_path / "cache")}
+    params = StdioServerParameters(command=sys.executable, cwd=str(REPO), env=env, args=[
+        "-m", "elab_hpc.cli", "containers", "exec", "arena", "--app", "rocketchat", *out_dirs(tmp_path)])
+    app = next(a for a in load_apps(["rocketchat"]) if a.name == "rocketchat")
+    expected = set(app.tools)  # one app served: bare tool names
+
+    async def main():
+        async with Client(params) as client:  # the MCP session runs over exec's inherited stdio
+            return {t.name for t in (await client.list_tools()).tools}
+
+    assert anyio.run(main) == expected
+    assert log.read_text().splitlines() == [
+        "exec", "--containall", "--net", "--network", "none", str(tmp_path / "sif" / "arena.sif"),
+        "elab-hpc", "arena", "serve", "--app", "rocketchat"]
