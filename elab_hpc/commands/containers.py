@@ -209,7 +209,7 @@ def _dry_run_text(cfg, steps, local: bool) -> str:
 
 def _build(args: argparse.Namespace) -> int:
     from elab_hpc.hpc.containers import apptainer as app
-    from elab_hpc.hpc.containers.plan import build_steps, prepare, render_checked
+    from elab_hpc.hpc.containers.plan import build_steps, render_checked
 
     cfg, images = _load(args)
     steps = build_steps(cfg, images)
@@ -220,11 +220,12 @@ def _build(args: argparse.Namespace) -> int:
     if args.local:
         app.find_apptainer(cfg.apptainer)  # before anything is written
         return _build_local(cfg, steps)
-    from elab_hpc.hpc.containers.submit import build_cluster, submit_builds
+    from elab_hpc.hpc.containers.submit import build_cluster, build_executor
 
-    cluster = build_cluster(cfg)  # a bad profile fails before anything is written
+    cluster = build_cluster(cfg)
     app.find_apptainer(cfg.apptainer)
-    return _build_array(cfg, steps, cluster, wait=not args.no_wait)
+    executor = build_executor(cluster)  # a bad profile or request fails before anything is written
+    return _build_array(cfg, steps, cluster, executor, wait=not args.no_wait)
 
 
 def _build_local(cfg, steps) -> int:
@@ -242,7 +243,7 @@ def _build_local(cfg, steps) -> int:
     return 0
 
 
-def _build_array(cfg, steps, cluster, wait: bool) -> int:
+def _build_array(cfg, steps, cluster, executor, wait: bool) -> int:
     from rich.console import Console
 
     from elab_hpc.hpc.containers.plan import prepare
@@ -252,7 +253,7 @@ def _build_array(cfg, steps, cluster, wait: bool) -> int:
     console = Console(stderr=True, soft_wrap=True)  # paths stay whole
     with console.status("rendering definitions and building the project wheel"):
         prepare(cfg, steps)
-    jobs = submit_builds(cluster, steps)
+    jobs = submit_builds(executor, steps)
     console.print(f"submitted {describe(cluster, len(steps))}: "
                   + ", ".join(f"{s.image}={j.job_id}" for s, j in zip(steps, jobs)))
     if not wait:

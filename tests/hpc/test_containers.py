@@ -19,7 +19,7 @@ import pytest
 
 from elab_hpc.errors import ConfigError, UserError
 from elab_hpc.hpc.containers.apptainer import exec_argv
-from elab_hpc.hpc.containers.plan import build_steps, prepare, render_checked
+from elab_hpc.hpc.containers.plan import build_steps, prepare
 from elab_hpc.hpc.containers.render import project_wheel_name, render_all
 from elab_hpc.hpc.containers.spec import load_containers
 from elab_hpc.hpc.containers.validate import check_definition, check_with_spython
@@ -312,6 +312,10 @@ def fake_apptainer_env(tmp_path: Path) -> dict:
 @pytest.mark.timeout(240)
 def test_build_array_job_on_devcluster_with_fake_apptainer(devcluster, tmp_path):
     env = fake_apptainer_env(tmp_path)
+    bad = cli("build", *out_dirs(tmp_path), "+build_resources.partition=h100", env=env)
+    assert bad.returncode == 2 and "h100" in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+    assert not (tmp_path / "defs").exists()  # rejected before anything was written or submitted
+
     proc = cli("build", *out_dirs(tmp_path), "build_resources.time_min=5", "build_resources.mem_gb=0.5",
                f"+build_resources.log_dir={tmp_path / 'jobs'}", env=env, timeout=200)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -9,6 +9,7 @@ import submitit
 
 from elab_hpc.config import ClusterConfig, load_cluster, stage_cluster
 from elab_hpc.hpc.auto import make_executor
+from elab_hpc.hpc.core.executor import Executor
 from elab_hpc.hpc.containers.apptainer import run_build
 from elab_hpc.hpc.containers.plan import BuildStep
 from elab_hpc.hpc.containers.spec import ContainersConfig
@@ -28,7 +29,14 @@ def describe(cluster: ClusterConfig, n: int) -> str:
             f"{cluster.cpus_per_task} CPU, {cluster.mem_gb:g} GB, {cluster.time_min} min per task)")
 
 
-def submit_builds(cluster: ClusterConfig, steps: List[BuildStep]) -> List[submitit.Job]:
-    """One array job; task i runs `apptainer build` for steps[i] in its build context."""
+def build_executor(cluster: ClusterConfig) -> Executor:
+    """The executor for the build array, its request already checked against the cluster (an
+    unknown partition or an impossible request fails here, before anything is written)."""
     executor = make_executor(cluster, jobs_folder(cluster))
+    executor.validate()
+    return executor
+
+
+def submit_builds(executor: Executor, steps: List[BuildStep]) -> List[submitit.Job]:
+    """One array job; task i runs `apptainer build` for steps[i] in its build context."""
     return executor.map_array(run_build, steps)
