@@ -158,3 +158,25 @@ def test_new_hire_gets_a_laptop(ep):
     doc = ok(ep, "find", {"collection": "assets", "filter": {"assigned_to.user_id": uid}})["documents"]
     assert len(doc) == 1 and doc[0]["type"] == "laptop" and doc[0]["asset_tag"] == f"LT-{uid:05d}"
     assert doc[0]["assigned_to"]["username"] == "test.hire" and doc[0]["department"] == "Engineering"
+
+
+@pytest.mark.parametrize("flt", [
+    {"status": "in_use"}, {"status": {"$ne": "in_use"}}, {"cost": {"$gt": 600, "$lt": 1400}},
+    {"cost": {"$gte": "600"}}, {"type": {"$in": ["dock", "mouse"]}}, {"type": {"$nin": ["laptop", "phone"]}},
+    {"assigned_to": None}, {"assigned_to": {"$ne": None}}, {"assigned_to.username": {"$exists": False}},
+    {"tags": "spare"}, {"tags": {"$ne": "spare"}}, {"tags": {"$in": ["standard-issue", "spare"]}},
+    {"$or": [{"brand": "Apple"}, {"tags": "spare"}]}, {"$nor": [{"type": "laptop"}, {"cost": {"$lt": 500}}]},
+    {"model": {"$regex": "pro", "$options": "i"}, "status": "in_use"}, {"nonexistent": {"$exists": True}},
+])
+def test_sql_and_python_evaluation_agree(ep, flt):
+    """Filters run in SQLite where they can; the pure-Python evaluator is the reference semantics."""
+    from arena.apps.docstore import query
+
+    docs = all_docs(ep, "assets")
+    expected = [d["_id"] for d in docs if query.matches(d, flt)]
+    assert ok(ep, "count_documents", {"collection": "assets", "filter": flt})["count"] == len(expected)
+    got = ok(ep, "find", {"collection": "assets", "filter": flt, "limit": 1000})["documents"]
+    assert [d["_id"] for d in got] == expected
+    if expected:
+        first = ok(ep, "find", {"collection": "assets", "filter": flt, "limit": 2})
+        assert [d["_id"] for d in first["documents"]] == expected[:2] and first["matched"] == len(expected)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from html.parser import HTMLParser
+from html import unescape
 from urllib.parse import urljoin, urlsplit
 
 from arena.core.errors import ToolError
@@ -11,65 +11,43 @@ from arena.core.errors import ToolError
 HOST = "intranet"
 ROOT = f"http://{HOST}/"
 REFUSED = "the browser only reaches the company intranet (http://intranet/)"
-_BLOCK = {"p", "div", "section", "article", "br", "tr", "table", "ul", "ol", "header", "footer", "nav", "main"}
-_SKIP = {"script", "style", "head", "template"}
-
-
-class _Text(HTMLParser):
-    def __init__(self, base: str):
-        super().__init__(convert_charrefs=True)
-        self.base = base
-        self.out: list[str] = []
-        self.links: list[dict[str, str]] = []
-        self._href: str | None = None
-        self._anchor: list[str] = []
-        self._skip = 0
-        self._cell = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in _SKIP:
-            self._skip += 1
-        elif tag in ("h1", "h2", "h3", "h4"):
-            self.out.append("\n\n" + "#" * int(tag[1]) + " ")
-        elif tag == "li":
-            self.out.append("\n- ")
-        elif tag in ("td", "th"):
-            self.out.append(" | " if self._cell else "")
-            self._cell += 1
-        elif tag in _BLOCK:
-            self.out.append("\n")
-            if tag == "tr":
-                self._cell = 0
-        elif tag == "a":
-            href = dict(attrs).get("href")
-            if href:
-                self._href = urljoin(self.base, href)
-                self._anchor = []
-
-    def handle_endtag(self, tag):
-        if tag in _SKIP:
-            self._skip = max(0, self._skip - 1)
-        elif tag == "a" and self._href is not None:
-            text = " ".join("".join(self._anchor).split())
-            self.links.append({"text": text, "url": self._href})
-            self.out.append(f" [{len(self.links)}]")
-            self._href = None
-        elif tag in ("h1", "h2", "h3", "h4", "p", "ul", "ol", "table"):
-            self.out.append("\n")
-
-    def handle_data(self, data):
-        if self._skip:
-            return
-        self.out.append(data)
-        if self._href is not None:
-            self._anchor.append(data)
+_SKIP = re.compile(r"<(script|style|head|template)\b.*?</\1\s*>", re.S | re.I)
+_TOKEN = re.compile(r"<a\s[^>]*?href\s*=\s*[\"']([^\"']*)[\"'][^>]*>(.*?)</a\s*>|<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*>",
+                    re.S | re.I)
+_TAG = re.compile(r"<[^>]+>")
+_BLOCK = {"p", "div", "section", "article", "br", "table", "ul", "ol", "header", "footer", "nav", "main", "tr"}
 
 
 def to_text(html: str, base: str) -> tuple[str, list[dict[str, str]]]:
-    parser = _Text(base)
-    parser.feed(html)
-    parser.close()
-    lines = [" ".join(line.split()) for line in "".join(parser.out).splitlines()]
+    """Readable text of an HTML page: headings as '#', list items as '-', table cells joined by ' | ',
+    links as 'text [n]' with the n-th entry of the returned link list (absolute URLs)."""
+    html = _SKIP.sub("", html)
+    out: list[str] = []
+    links: list[dict[str, str]] = []
+    cell = 0
+    pos = 0
+    for m in _TOKEN.finditer(html):
+        out.append(unescape(html[pos:m.start()]))
+        pos = m.end()
+        if m.group(1) is not None:  # a link
+            text = " ".join(unescape(_TAG.sub("", m.group(2))).split())
+            links.append({"text": text, "url": urljoin(base, unescape(m.group(1)))})
+            out.append(f"{text} [{len(links)}]")
+            continue
+        closing, tag = m.group(3) == "/", m.group(4).lower()
+        if tag in ("h1", "h2", "h3", "h4"):
+            out.append("\n" if closing else "\n\n" + "#" * int(tag[1]) + " ")
+        elif tag == "li" and not closing:
+            out.append("\n- ")
+        elif tag in ("td", "th") and not closing:
+            out.append(" | " if cell else "")
+            cell += 1
+        elif tag in _BLOCK:
+            out.append("\n")
+            if tag == "tr":
+                cell = 0
+    out.append(unescape(html[pos:]))
+    lines = [" ".join(line.split()) for line in "".join(out).splitlines()]
     text, blank = [], False
     for line in lines:
         if line:
@@ -78,7 +56,7 @@ def to_text(html: str, base: str) -> tuple[str, list[dict[str, str]]]:
         elif not blank and text:
             text.append("")
             blank = True
-    return "\n".join(text).strip(), parser.links
+    return "\n".join(text).strip(), links
 
 
 def canonical(url: str, current: str | None = None) -> str:

@@ -464,3 +464,85 @@ def aggregate(docs: list[dict], pipeline: list[dict[str, Any]]) -> list[dict]:
         else:
             raise QueryError(f"unsupported pipeline stage {name!r}; supported: {', '.join(STAGES)}")
     return docs
+
+
+# -- SQL translation -------------------------------------------------------------------
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_NUM_TYPES = "('integer', 'real')"
+
+
+class _NoSQL(Exception):
+    pass
+
+
+def _scalar_sql(jp: str, op: str, arg: Any, args: list[Any]) -> str:
+    """Exact MongoDB semantics of `field <op> arg` for a document whose path holds no array."""
+    t = f"json_type(body, '{jp}')"
+    v = f"json_extract(body, '{jp}')"
+    if op in ("$eq", "$ne"):
+        if arg is None:
+            cond = f"({t} IS NULL OR {t} = 'null')"
+        elif isinstance(arg, bool):
+            cond = f"COALESCE({t} = '{'true' if arg else 'false'}', 0)"
+        elif isinstance(arg, (int, float)):
+            args.append(arg)
+            cond = f"COALESCE({t} IN {_NUM_TYPES} AND {v} = ?, 0)"
+        elif isinstance(arg, str):
+            args.append(arg)
+            cond = f"COALESCE({t} = 'text' AND {v} = ?, 0)"
+        else:
+            raise _NoSQL
+        return cond if op == "$eq" else f"NOT {cond}"
+    if op in ("$gt", "$gte", "$lt", "$lte"):
+        sym = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}[op]
+        if isinstance(arg, bool) or not isinstance(arg, (int, float, str)):
+            raise _NoSQL
+        args.append(arg)
+        types = "('text')" if isinstance(arg, str) else _NUM_TYPES
+        return f"COALESCE({t} IN {types} AND {v} {sym} ?, 0)"
+    if op in ("$in", "$nin"):
+        if not isinstance(arg, list) or not arg:
+            raise _NoSQL
+        cond = "(" + " OR ".join(_scalar_sql(jp, "$eq", a, args) for a in arg) + ")"
+        return cond if op == "$in" else f"NOT {cond}"
+    if op == "$exists":
+        return f"({t} IS NOT NULL)" if arg else f"({t} IS NULL)"
+    raise _NoSQL
+
+
+def _filter_sql(flt: dict[str, Any], args: list[Any], paths: set[str]) -> str:
+    parts = []
+    for key, cond in flt.items():
+        if key in ("$and", "$or", "$nor"):
+            subs = [_filter_sql(c, args, paths) for c in cond]
+            joined = "(" + (" AND " if key == "$and" else " OR ").join(subs) + ")"
+            parts.append(f"NOT {joined}" if key == "$nor" else joined)
+            continue
+        if key.startswith("$") or not _KEY.match(key):
+            raise _NoSQL
+        paths.add(key)
+        jp = "$." + key
+        if _is_ops(cond):
+            parts += [_scalar_sql(jp, op, arg, args) for op, arg in cond.items()]
+        elif isinstance(cond, (dict, list)):
+            raise _NoSQL
+        else:
+            parts.append(_scalar_sql(jp, "$eq", cond, args))
+    return "(" + " AND ".join(parts) + ")" if parts else "1"
+
+
+def to_sql(flt: dict[str, Any] | None) -> tuple[str, list[Any], str] | None:
+    """(condition, args, array_guard) with the filter's exact meaning for every document where the
+    guard is false (no array on any filtered path); documents where it is true need `matches`.
+    None if the filter uses something SQL cannot express (e.g. $regex): then use `sql_prefilter`."""
+    if not flt:
+        return "1", [], "0"
+    args: list[Any] = []
+    paths: set[str] = set()
+    try:
+        cond = _filter_sql(flt, args, paths)
+    except _NoSQL:
+        return None
+    prefixes = sorted({".".join(p.split(".")[:i]) for p in paths for i in range(1, len(p.split(".")) + 1)})
+    guard = " OR ".join(f"COALESCE(json_type(body, '$.{p}') = 'array', 0)" for p in prefixes) or "0"
+    return cond, args, f"({guard})"

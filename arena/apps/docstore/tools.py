@@ -43,17 +43,37 @@ def _guard(fn, *args):
         raise ToolError("rule_violation", str(exc)) from None
 
 
-def _load(ctx, coll: dict, flt: dict | None) -> list[tuple[int, dict]]:
-    """(row id, document) of the matching documents, in insertion order."""
+def _scan(ctx, coll: dict, flt: dict | None, limit: int | None = None) -> tuple[list[tuple[int, dict]], int]:
+    """The first `limit` matching documents as (row id, document) in insertion order (all if None),
+    and how many match in total — in one pass over the collection. Filters SQL can express run in
+    SQLite; documents holding an array on a filtered path, and filters with $regex & co, are judged
+    by the Python evaluator (the reference semantics)."""
     _guard(query.check_filter, flt)
-    conds, args = query.sql_prefilter(flt)
-    sql = "SELECT id, body FROM ds_documents WHERE collection_id = ?" + "".join(f" AND {c}" for c in conds)
-    out = []
-    for r in ctx.all(sql + " ORDER BY id", coll["id"], *args):
-        doc = json.loads(r["body"])
-        if _guard(query.matches, doc, flt):
-            out.append((r["id"], doc))
-    return out
+    exact = query.to_sql(flt)
+    if exact is not None:
+        cond, args, guard = exact
+        rows = ctx.all(f"SELECT id, body, {guard} AS g FROM ds_documents WHERE collection_id = ? AND ({guard} OR {cond}) "
+                       "ORDER BY id", coll["id"], *args)
+    else:
+        conds, args = query.sql_prefilter(flt)
+        rows = ctx.all("SELECT id, body, 1 AS g FROM ds_documents WHERE collection_id = ?"
+                       + "".join(f" AND {c}" for c in conds) + " ORDER BY id", coll["id"], *args)
+    out: list[tuple[int, dict]] = []
+    total = 0
+    for r in rows:
+        doc = None
+        if r["g"]:
+            doc = json.loads(r["body"])
+            if not _guard(query.matches, doc, flt):
+                continue
+        total += 1
+        if limit is None or len(out) < limit:
+            out.append((r["id"], doc if doc is not None else json.loads(r["body"])))
+    return out, total
+
+
+def _load(ctx, coll: dict, flt: dict | None, limit: int | None = None) -> list[tuple[int, dict]]:
+    return _scan(ctx, coll, flt, limit)[0]
 
 
 def _validate(ctx, coll: dict, doc: dict, row_id: int | None) -> None:
@@ -118,9 +138,7 @@ def _update(ctx, database: str, collection: str, flt: dict | None, update: dict,
     coll = _collection(ctx, database, collection)
     _may_write(ctx, coll)
     _guard(query.check_update, update)
-    hits = _load(ctx, coll, flt)
-    if not many:
-        hits = hits[:1]
+    hits = _load(ctx, coll, flt, None if many else 1)
     modified = 0
     for row_id, doc in hits:
         new = _guard(query.apply_update, doc, update)
@@ -195,8 +213,12 @@ def find(ctx, collection: Collection, filter: Filter = None,
          database: Database = DEFAULT_DB) -> dict:
     """Find documents matching a MongoDB filter."""
     coll = _collection(ctx, database, collection)
-    docs = _guard(query.sort_docs, [d for _, d in _load(ctx, coll, filter)], sort)
-    total = len(docs)
+    if sort:
+        hits, total = _scan(ctx, coll, filter)
+        docs = _guard(query.sort_docs, [d for _, d in hits], sort)
+    else:  # natural order: only `limit` documents need decoding
+        hits, total = _scan(ctx, coll, filter, limit)
+        docs = [d for _, d in hits]
     docs = [_guard(query.project, d, projection) for d in docs[:limit]]
     return {"documents": docs, "returned": len(docs), "matched": total}
 
@@ -205,9 +227,7 @@ def find(ctx, collection: Collection, filter: Filter = None,
 def count_documents(ctx, collection: Collection, filter: Filter = None, database: Database = DEFAULT_DB) -> dict:
     """Count the documents matching a filter."""
     coll = _collection(ctx, database, collection)
-    if not filter:
-        return {"count": ctx.scalar("SELECT COUNT(*) FROM ds_documents WHERE collection_id = ?", coll["id"])}
-    return {"count": len(_load(ctx, coll, filter))}
+    return {"count": _scan(ctx, coll, filter, 0)[1]}
 
 
 @app.tool(read_only=True)
@@ -268,10 +288,10 @@ def _delete(ctx, database: str, collection: str, flt: dict | None, many: bool) -
     if not flt and many:
         raise ToolError("rule_violation", "delete_many with an empty filter would delete the whole collection; "
                         "give a filter")
-    hits = _load(ctx, coll, flt)
-    for row_id, _ in (hits if many else hits[:1]):
+    hits = _load(ctx, coll, flt, None if many else 1)
+    for row_id, _ in hits:
         ctx.delete("ds_documents", row_id)
-    return {"deletedCount": len(hits) if many else min(len(hits), 1)}
+    return {"deletedCount": len(hits)}
 
 
 @app.tool(destructive=True)

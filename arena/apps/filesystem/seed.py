@@ -58,11 +58,11 @@ def _csv(rng, users, n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _log(rng, day: int, n: int) -> str:
+def _log(rng, day: int, n: int, messages: list[str]) -> str:
     out = []
     for i in range(n):
         out.append(f"2026-02-{day:02d}T{8 + i % 10:02d}:{(i * 7) % 60:02d}:{(i * 13) % 60:02d} "
-                   f"{rng.choice(LOG_LEVELS)} {fake.sentence(rng)}")
+                   f"{rng.choice(LOG_LEVELS)} {rng.choice(messages)}")
     return "\n".join(out) + "\n"
 
 
@@ -98,7 +98,8 @@ def seed_home(ctx) -> None:
         f(f"{HOME}/notes/standup-2026-02-{day:02d}-{i + 1:03d}.md", "\n".join(body) + "\n")
     for i in range(12 * k):
         f(f"{HOME}/data/exports/orders_{i + 1:04d}.csv", _csv(rng, users, 8))
+    messages = [fake.sentence(rng) for _ in range(200)]  # log lines repeat, as real logs do
     for i in range(12 * k):
-        f(f"{HOME}/logs/app-{i + 1:04d}.log", _log(rng, 1 + i % 28, 12))
+        f(f"{HOME}/logs/app-{i + 1:04d}.log", _log(rng, 1 + i % 28, 12, messages))
     ctx.db.executemany("INSERT INTO fs_files (path, parent, content, encoding, is_dir, size, mode, modified_at) "
                        "VALUES (?, ?, ?, 'utf-8', ?, ?, ?, ?)", [(*r, now) for r in rows])
