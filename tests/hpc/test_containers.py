@@ -396,3 +396,22 @@ def test_exec_serves_an_arena_app_over_stdio_with_fake_apptainer(tmp_path):
     assert log.read_text().splitlines() == [
         "exec", "--containall", "--net", "--network", "none", str(tmp_path / "sif" / "arena.sif"),
         "elab-hpc", "arena", "serve", "--app", "rocketchat"]
+
+
+def test_python_snippets_in_definitions_compile(rendered):
+    snippets = [(im, code) for im, text in rendered.items()
+                for code in re.findall(r'python3? -c "([^"]+)"', text)]
+    assert len(snippets) >= 6
+    for image, code in snippets:
+        compile(code, f"{image}.def", "exec")
+
+
+def test_arena_image_test_section_passes_against_this_install(rendered, tmp_path):
+    """The %test scriptlet the arena image runs after its build, run here where the same package
+    is installed (and bubblewrap, as in the image)."""
+    section = re.search(r"^%test\n((?:    .*\n)+)", rendered["arena"], re.M).group(1)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+           "ELAB_CACHE": str(tmp_path)}
+    proc = subprocess.run(["/bin/sh", "-e", "-c", section], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
