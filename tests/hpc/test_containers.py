@@ -312,7 +312,8 @@ def fake_apptainer_env(tmp_path: Path) -> dict:
 @pytest.mark.timeout(240)
 def test_build_array_job_on_devcluster_with_fake_apptainer(devcluster, tmp_path):
     env = fake_apptainer_env(tmp_path)
-    bad = cli("build", *out_dirs(tmp_path), "+build_resources.partition=h100", env=env)
+    bad = cli("build", *out_dirs(tmp_path), "+build_resources.partition=h100",
+              f"+build_resources.log_dir={tmp_path / 'jobs'}", env=env)
     assert bad.returncode == 2 and "h100" in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
     assert not (tmp_path / "defs").exists()  # rejected before anything was written or submitted
 
