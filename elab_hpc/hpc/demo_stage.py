@@ -5,18 +5,20 @@
   train   training-like stage: a tiny MLP on synthetic data (seeded from merge's sum) that
           checkpoints every `ckpt_every` steps and on the preemption signal, and resumes from
           the latest good checkpoint (model, optimizer, RNG, step)
+  allreduce  multinode stage: one torchrun per node (this file is the worker script), a gloo
+          all-reduce across all ranks; global rank 0 writes allreduce.json
+torch is imported inside the functions that need it, so the light stages start fast.
 """
 from __future__ import annotations
 
 import json
+import os
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
-import torch
-
-from elab_hpc.hpc.checkpoint import load_latest, save_checkpoint
 from elab_hpc.hpc.core.atomic import atomic_write_json, atomic_write_with
 from elab_hpc.hpc.pipeline.context import Preempted, StageContext
 
@@ -52,6 +54,8 @@ def idle(ctx: StageContext) -> Dict[str, Any]:
 # ---------------------------------------------------------------- training-like stage
 
 def _make(params: Dict[str, Any], seed: int):
+    import torch
+
     torch.manual_seed(seed)
     d_in, hidden = int(params.get("d_in", 16)), int(params.get("hidden", 32))
     model = torch.nn.Sequential(torch.nn.Linear(d_in, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, 1))
@@ -64,6 +68,8 @@ def _make(params: Dict[str, Any], seed: int):
 
 
 def _state(model, opt, step: int) -> Dict[str, Any]:
+    import torch
+
     return {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
             "torch_rng": torch.get_rng_state(), "py_rng": list(random.getstate()[1])}
 
@@ -73,6 +79,10 @@ def train_loop(params: Dict[str, Any], ckpt_dir: Path, seed: int,
                on_step: Optional[Callable[[int], None]] = None) -> Dict[str, Any]:
     """Deterministic: an interrupted-and-resumed run ends bitwise equal to an uninterrupted one.
     Raises Preempted after checkpointing when `stop()` turns true."""
+    import torch
+
+    from elab_hpc.hpc.checkpoint import load_latest, save_checkpoint
+
     torch.set_num_threads(int(params.get("threads", 1)))  # thread count changes float sums
     steps, every = int(params.get("steps", 200)), int(params.get("ckpt_every", 20))
     keep, batch = int(params.get("keep", 3)), int(params.get("batch", 64))
@@ -110,6 +120,8 @@ def train_loop(params: Dict[str, Any], ckpt_dir: Path, seed: int,
 
 
 def train(ctx: StageContext) -> Dict[str, Any]:
+    import torch
+
     seed = int(ctx.params.get("seed", 0))
     if "merge" in ctx.inputs:  # the upstream numbers make the data depend on the DAG
         seed += int(json.loads((ctx.inputs["merge"] / "numbers.json").read_text())["sum"]) % 10_000
@@ -133,3 +145,35 @@ def train(ctx: StageContext) -> Dict[str, Any]:
     metrics["attempt"] = ctx.attempt
     ctx.write_json("metrics.json", metrics)
     return metrics
+
+
+# ---------------------------------------------------------------- multinode stage
+
+def allreduce(ctx: StageContext) -> Dict[str, Any]:
+    """Runs in every task (one per node) of a multinode job: start this node's torchrun."""
+    from elab_hpc.hpc.slurm.torchrun import launch_torchrun
+
+    node_rank = launch_torchrun(__file__, [str(ctx.out_dir)],
+                                nproc_per_node=int(ctx.params.get("nproc_per_node", 1)))
+    if ctx.rank == 0:
+        return json.loads((ctx.out_dir / "allreduce.json").read_text())
+    return {"node_rank": node_rank}
+
+
+def _allreduce_worker(out_dir: str) -> None:
+    import torch
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo")
+    value = torch.tensor([float(dist.get_rank() + 1)])
+    dist.all_reduce(value)
+    nodes: list = [None] * dist.get_world_size()
+    dist.all_gather_object(nodes, os.environ.get("SLURMD_NODENAME", "local"))
+    if dist.get_rank() == 0:
+        atomic_write_json(Path(out_dir) / "allreduce.json",
+                          {"world_size": dist.get_world_size(), "sum": value.item(), "nodes": nodes})
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":  # torchrun worker of `allreduce`
+    _allreduce_worker(sys.argv[1])

@@ -96,3 +96,26 @@ def test_array_resume_redoes_only_missing_items(tmp_path):
     assert (work / "items/00000000.json").stat().st_mtime_ns == before
     rows = (tmp_path / "stages/shards/out/items.jsonl").read_text().splitlines()
     assert [json.loads(r)["item"] for r in rows] == [0, 1, 2, 3]
+
+
+@pytest.mark.slurm
+@pytest.mark.timeout(240)
+def test_multinode_stage_runs_one_torchrun_per_node_on_the_dev_cluster(devcluster, tmp_path):
+    cfg = tmp_path / "mn.yaml"
+    cfg.write_text(f"""
+name: mn
+run_dir: {tmp_path}/run
+cluster: devcluster
+stages:
+  allreduce:
+    fn: elab_hpc.hpc.demo_stage:allreduce
+    kind: multinode
+    outputs: [allreduce.json]
+    resources: {{nodes: 2, tasks_per_node: 4}}
+""")
+    assert Pipeline(load_pipeline(cfg), show=False).run() == {"allreduce": "ran"}
+    m = manifest(tmp_path / "run", "allreduce")
+    assert m["status"] == "completed" and m["attempts"] == 1 and len(m["job_ids"]) == 1
+    assert m["result"] == {"world_size": 2, "sum": 3.0, "nodes": ["node1", "node2"]}
+    script = next((tmp_path / "run/stages/allreduce/jobs").rglob("*submission.sh")).read_text()
+    assert "--nodes=2" in script and "--ntasks-per-node=1" in script  # kind multinode: 1 task/node

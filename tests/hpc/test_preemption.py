@@ -111,3 +111,17 @@ def test_scontrol_requeue_of_one_array_task_redoes_only_that_task(devcluster, tm
     rows = [json.loads(x) for x in (tmp_path / "run/stages/shards/out/items.jsonl").read_text().splitlines()]
     assert [r["item"] for r in rows] == list(range(8))  # complete, no duplicates, in order
     assert [r["record"]["value"] for r in rows] == [i * i for i in range(8)]
+
+
+def test_requeue_cap_stops_requeueing_after_max_requeues(tmp_path):
+    from submitit.helpers import DelayedSubmission
+
+    from elab_hpc.hpc.pipeline.job import StageJob
+
+    job = StageJob(str(tmp_path), "train", {"fn": "elab_hpc.hpc.demo_stage:train"}, {}, run=1,
+                   max_requeues=2, grace_s=5)
+    job._attempt = 2  # second execution: one more requeue allowed
+    again = job.checkpoint()
+    assert isinstance(again, DelayedSubmission) and again.function is not job
+    job._attempt = 3  # 1 run + 2 requeues used up
+    assert job.checkpoint() is None  # submitit then ends the job instead of requeueing it

@@ -24,11 +24,13 @@ def slurm_available() -> bool:
         return False
 
 
-def make_executor(cluster: ClusterConfig | str = "local", folder: Path | str = ".elab/jobs",
+def make_executor(cluster: ClusterConfig | str = "local", folder: Path | str | None = None,
                   overrides: List[str] | None = None) -> Executor:
-    """An executor for a ClusterConfig or a profile name (configs/cluster/<name>.yaml)."""
+    """An executor for a ClusterConfig or a profile name (configs/cluster/<name>.yaml).
+    Job files (pickles, logs) go to `folder`, by default the cluster's `log_dir`."""
     if isinstance(cluster, str):
         cluster = load_cluster(cluster, overrides)
+    folder = cluster.log_dir if folder is None else folder
     backend = cluster.backend
     if backend == "auto":
         backend = "slurm" if slurm_available() else "local"

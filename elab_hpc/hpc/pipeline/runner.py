@@ -10,6 +10,7 @@ hashed into the manifest. A re-run with an unchanged config keeps the stage's wo
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -96,9 +97,14 @@ class Pipeline:
     def validate(self) -> None:
         """Check every stage's resources against the cluster before anything is written."""
         for name in self.order:
-            cluster = stage_cluster(self.obj.cluster, self.specs[name].get("resources", {}),
-                                    f"stages.{name}")
-            make_executor(cluster, self.stage_dir(name) / "jobs").validate()
+            make_executor(self._stage_cluster(name), self.stage_dir(name) / "jobs").validate()
+
+    def _stage_cluster(self, name: str):
+        spec = self.specs[name]
+        cluster = stage_cluster(self.obj.cluster, spec.get("resources", {}), f"stages.{name}")
+        if spec.get("kind") == "multinode":  # one task per node; it starts that node's torchrun
+            cluster = dataclasses.replace(cluster, tasks_per_node=1)
+        return cluster
 
     def run(self) -> Dict[str, str]:
         """Run what is not up to date. Returns {stage: 'skipped' | 'ran'}; raises StageFailed."""
@@ -144,7 +150,7 @@ class Pipeline:
         m = self.manifest(name)
         ch, ih = stage_config_hash(spec), self._input_hashes(name)
         attached = self._live_jobs(name, m, ch, ih)
-        cluster = stage_cluster(self.obj.cluster, spec.get("resources", {}), f"stages.{name}")
+        cluster = self._stage_cluster(name)
         if attached is not None:
             jobs, run = attached, m.runs
             self.console.print(f"[cyan]~ {name}: re-attached to running jobs {', '.join(m.job_ids)}[/cyan]")
