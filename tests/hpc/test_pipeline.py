@@ -119,3 +119,29 @@ stages:
     assert m["result"] == {"world_size": 2, "sum": 3.0, "nodes": ["node1", "node2"]}
     script = next((tmp_path / "run/stages/allreduce/jobs").rglob("*submission.sh")).read_text()
     assert "--nodes=2" in script and "--ntasks-per-node=1" in script  # kind multinode: 1 task/node
+
+
+@pytest.mark.slurm
+@pytest.mark.timeout(240)
+def test_resume_after_the_driver_is_killed_reattaches_to_running_job(devcluster, tmp_path):
+    import os
+    import signal
+    import time
+
+    cli = [sys.executable, "-m", "elab_hpc.cli", "pipeline"]
+    run_dir = tmp_path / "run"
+    driver = subprocess.Popen([*cli, "run", str(DEMO), "cluster=devcluster", f"run_dir={run_dir}", *SMALL,
+                               "stages.train.params.step_delay_s=0.1", "--quiet"])
+    train = run_dir / "stages/train/manifest.json"
+    deadline = time.monotonic() + 120
+    while not (train.exists() and json.loads(train.read_text())["status"] == "running"):
+        assert time.monotonic() < deadline and driver.poll() is None
+        time.sleep(0.2)
+    os.kill(driver.pid, signal.SIGKILL)  # the driver dies; its SLURM job keeps running
+    driver.wait()
+    job_id = json.loads(train.read_text())["job_ids"][0]
+    proc = subprocess.run([*cli, "resume", str(run_dir)], capture_output=True, text=True, timeout=200)
+    assert proc.returncode == 0, proc.stderr
+    assert f"re-attached to running jobs {job_id}" in proc.stderr
+    m = manifest(run_dir, "train")
+    assert m["status"] == "completed" and m["runs"] == 1 and m["job_ids"] == [job_id] and m["attempts"] == 1

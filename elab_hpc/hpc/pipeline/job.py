@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -126,9 +127,15 @@ class StageJob(Checkpointable):
         # daemon: a requeue exits the main thread without waiting for a stuck stage function
         self._thread = threading.Thread(target=target, name=f"stage-{self.stage}", daemon=True)
         self._thread.start()
+        if rank != 0:
+            self._follow_stop_signal(ctx)
         while self._thread.is_alive():
             self._thread.join(0.2)  # short joins keep the main thread responsive to signals
         fn_s = time.time() - t_fn
+        if rank != 0 and ctx.stop_requested():
+            # rank 0 checkpoints and requeues the whole job; the other ranks just end cleanly
+            log.info("%s: rank %d stopped on the preemption signal", self.stage, rank)
+            return {"rank": rank, "stopped": True}
         if "error" in box:
             if isinstance(box["error"], Preempted) and not ctx.stop_requested():
                 raise RuntimeError(f"{self.stage}: stage raised Preempted without a stop request")
@@ -141,6 +148,19 @@ class StageJob(Checkpointable):
         if rank == 0:
             atomic_write_json(work / f"done-run{self.run}-task{self.task}.json", done)
         return done
+
+    @staticmethod
+    def _follow_stop_signal(ctx: StageContext) -> None:
+        """On ranks > 0 submitit's handler only logs the signal; ask the stage to stop as well."""
+        sig = submitit.JobEnvironment._usr_sig()
+        previous = signal.getsignal(sig)
+
+        def handler(signum: int, frame: Any) -> None:
+            ctx.request_stop()
+            if callable(previous):
+                previous(signum, frame)
+
+        signal.signal(sig, handler)
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> Optional[DelayedSubmission]:
         """Called by submitit on the warning signal (rank 0): stop at a safe point, requeue."""
