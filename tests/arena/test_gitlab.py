@@ -260,6 +260,12 @@ def test_rules_refuse_and_change_nothing(ep):
     assert PROJECT not in [p["path_with_namespace"] for p in ok(ep, "gitlab.search_repositories", {"search": "billing"})["items"]]
     ep.as_user(no_account["username"])
     refused(ep, "gitlab.list_projects", {}, "permission_denied")
+    ep.as_user("jordan.lee")
+    ep.db.execute("UPDATE users SET status = 'left' WHERE id = ?", (reporter["id"],))  # as HR's offboarding does
+    refused(ep, "gitlab.update_issue", {"project_id": PROJECT, "issue_iid": 1, "assignee_ids": [reporter["id"]]},
+            "rule_violation")
+    ep.as_user(reporter["username"])
+    refused(ep, "gitlab.list_projects", {}, "permission_denied")  # people who left lose access
 
 
 def test_member_added_sees_private_project_and_is_notified(ep):

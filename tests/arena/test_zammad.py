@@ -164,6 +164,9 @@ def test_rules_refuse_and_change_nothing(ep):
                       "zm_group_members m JOIN zm_groups g ON g.id = m.group_id WHERE g.name = 'Support L1') LIMIT 1")[0]
     refused(ep, "zammad.zammad_update_ticket", {"ticket_id": t["id"], "owner": not_l1["login"]}, "rule_violation")
     refused(ep, "zammad.zammad_update_ticket", {"ticket_id": t["id"], "owner": staff["login"]}, "rule_violation")
+    gone = agent(ep, "Support L1", 1)
+    ep.db.execute("UPDATE users SET status = 'left' WHERE id = ?", (gone["user_id"],))  # as HR's offboarding does
+    refused(ep, "zammad.zammad_update_ticket", {"ticket_id": t["id"], "owner": gone["login"]}, "rule_violation")
     refused(ep, "zammad.zammad_update_ticket", {"ticket_id": 99999, "state": "open"}, "not_found")
     refused(ep, "zammad.zammad_create_ticket", {"title": "x", "group": "Sales", "customer": staff["login"],
                                                 "article_body": "x"}, "not_found")

@@ -40,7 +40,7 @@ class PushFile(BaseModel):
 
 def _account(ctx) -> dict:
     acc = ctx.one("SELECT * FROM gl_users WHERE user_id = ?", ctx.actor["id"])
-    if acc is None or acc["state"] != "active":
+    if acc is None or acc["state"] != "active" or ctx.actor["status"] != "active":
         raise ToolError("permission_denied", f"{ctx.actor['username']} has no active GitLab account")
     return acc
 
@@ -109,13 +109,16 @@ def _gl_user(ctx, ident) -> dict:
     """A GitLab user (joined with the person) by company user id or username."""
     key = str(ident).lstrip("@")
     if key.isdigit():
-        row = ctx.one("SELECT g.*, u.full_name, u.email FROM gl_users g JOIN users u ON u.id = g.user_id "
+        row = ctx.one("SELECT g.*, u.full_name, u.email, u.status FROM gl_users g JOIN users u ON u.id = g.user_id "
                       "WHERE g.user_id = ?", int(key))
     else:
-        row = ctx.one("SELECT g.*, u.full_name, u.email FROM gl_users g JOIN users u ON u.id = g.user_id "
+        row = ctx.one("SELECT g.*, u.full_name, u.email, u.status FROM gl_users g JOIN users u ON u.id = g.user_id "
                       "WHERE g.username = ?", key)
     if row is None:
         raise not_found("GitLab user", ident)
+    if row["state"] != "active" or row["status"] != "active":
+        raise ToolError("rule_violation", f"GitLab user {row['username']} is blocked or has left the company",
+                        user=row["username"])
     return row
 
 
@@ -276,8 +279,6 @@ def add_project_member(ctx, project_id: ProjectId,
         raise ToolError("permission_denied", f"you cannot grant {ACCESS_NAMES[access_level]} access, which is "
                         "above your own")
     user = _gl_user(ctx, user_id)
-    if user["state"] != "active":
-        raise ToolError("rule_violation", f"GitLab user {user['username']} is blocked")
     if ctx.one("SELECT 1 FROM gl_members WHERE project_id = ? AND user_id = ?", p["id"], user["user_id"]):
         raise ToolError("conflict", f"{user['username']} is already a member of {p['path_with_namespace']}")
     ctx.insert("gl_members", project_id=p["id"], user_id=user["user_id"], access_level=access_level)

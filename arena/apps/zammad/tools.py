@@ -31,7 +31,7 @@ PerPage = Annotated[int, Field(description="Results per page (max 100)", ge=1, l
 
 def _me(ctx) -> dict:
     me = ctx.one("SELECT * FROM zm_users WHERE user_id = ?", ctx.actor["id"])
-    if me is None or not me["active"]:
+    if me is None or not me["active"] or ctx.actor["status"] != "active":
         raise ToolError("permission_denied", f"{ctx.actor['username']} has no active Zammad account")
     return me
 
@@ -101,7 +101,9 @@ def _group(ctx, name: str) -> dict:
 def _owner(ctx, ident: str, group: dict) -> dict:
     """The agent to assign; owners must be active agents of the ticket's group."""
     u = _zm_user(ctx, ident)
-    if u["role"] not in ("Agent", "Admin") or not u["active"] or u["user_id"] is None:
+    person_active = u["user_id"] is not None and ctx.scalar("SELECT status FROM users WHERE id = ?",
+                                                             u["user_id"]) == "active"
+    if u["role"] not in ("Agent", "Admin") or not u["active"] or not person_active:
         raise ToolError("rule_violation", f"{u['login']} is not an active agent and cannot own tickets")
     if not _in_group(ctx, u["id"], group["id"]):
         raise ToolError("rule_violation", f"{u['login']} is not a member of group {group['name']!r} and cannot own "
