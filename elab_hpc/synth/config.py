@@ -36,7 +36,10 @@ class SamplerConfig:
     continue_prob: float = 0.8  # probability of extending a valid trajectory beyond min_depth
     optional_arg_prob: float = 0.35  # probability of filling an optional parameter
     keep_failed: bool = True  # keep failed attempts (DPO negatives)
-    exclude_tools: List[str] = field(default_factory=list)  # registry names never sampled
+    reuse_episode: bool = True  # roll one episode back to the template per walk instead of opening a new one
+    # registry names never sampled (bash.run_command starts a real process per call: slow, and its
+    # scratch directory outlives a rolled-back walk)
+    exclude_tools: List[str] = field(default_factory=lambda: ["bash.run_command"])
     exclude_apps: List[str] = field(default_factory=list)
 
 

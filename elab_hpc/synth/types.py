@@ -10,7 +10,9 @@ Contract (other synth modules and the trainers rely on it):
 - `Task` is what an agent is asked to do: a high-level `intent`, a `category` (one of CATEGORIES),
   low-level `thoughts` (one per consecutive step pair, so `len(steps) - 1` of them, possibly 0),
   `gold_actions` [{tool, args}] (canonical args), `checks` (plain JSON dicts, executed by
-  `elab_hpc.env.checks.run_checks`), `apps` touched, an optional `split`.
+  `elab_hpc.env.checks.run_checks`), `apps` touched, an optional `split`, and `answer`: the final
+  answer a correct agent gives (it contains every answer fact the checks ask for; render it as the
+  last assistant message).
 - `Trajectory` is one sampled, executed run. `to_record()` gives the DESIGN trajectory record
   minus `messages`/`tools` (the renderer adds those): `id, task{...}, actions [{tool, args, ok,
   result|error}], final_state_hash, diff, meta{source, shard, seed, start_node, depth, ...}`;
@@ -64,10 +66,12 @@ class Task:
     checks: List[Dict[str, Any]]
     apps: List[str]
     split: Optional[str] = None
+    answer: str = ""  # the final answer a correct agent gives (holds every answer fact the checks ask for)
 
     def to_dict(self) -> Dict[str, Any]:
         out = {"id": self.id, "intent": self.intent, "category": self.category, "thoughts": list(self.thoughts),
-               "gold_actions": list(self.gold_actions), "checks": list(self.checks), "apps": list(self.apps)}
+               "gold_actions": list(self.gold_actions), "checks": list(self.checks), "apps": list(self.apps),
+               "answer": self.answer}
         if self.split is not None:
             out["split"] = self.split
         return out
@@ -76,7 +80,7 @@ class Task:
     def from_dict(cls, d: Dict[str, Any]) -> "Task":
         return cls(id=d["id"], intent=d["intent"], category=d["category"], thoughts=list(d.get("thoughts") or []),
                    gold_actions=list(d.get("gold_actions") or []), checks=list(d.get("checks") or []),
-                   apps=list(d.get("apps") or []), split=d.get("split"))
+                   apps=list(d.get("apps") or []), split=d.get("split"), answer=d.get("answer") or "")
 
 
 @dataclass
