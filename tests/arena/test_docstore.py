@@ -180,3 +180,17 @@ def test_sql_and_python_evaluation_agree(ep, flt):
     if expected:
         first = ok(ep, "find", {"collection": "assets", "filter": flt, "limit": 2})
         assert [d["_id"] for d in first["documents"]] == expected[:2] and first["matched"] == len(expected)
+
+
+def test_indexed_lookup_still_sees_arrays(ep):
+    """`channel` has an expression index; a document holding an array there must still match."""
+    from arena.apps.docstore import query
+
+    new = ok(ep, "insert_one", {"collection": "feedback", "document": {
+        "customer": "Array Co", "rating": 3, "comment": "two channels", "channel": ["email", "survey"]}})["insertedId"]
+    docs = all_docs(ep, "feedback")
+    for flt in ({"channel": "email"}, {"channel": {"$in": ["survey", "app_store"]}}, {"channel": {"$ne": "email"}},
+                {"channel": {"$eq": "survey"}, "rating": 3}):
+        expected = [d["_id"] for d in docs if query.matches(d, flt)]
+        got = [d["_id"] for d in ok(ep, "find", {"collection": "feedback", "filter": flt, "limit": 1000})["documents"]]
+        assert got == expected and (new in got) == (flt != {"channel": {"$ne": "email"}})

@@ -58,6 +58,9 @@ def test_read_head_search_info_and_tree(ep):
     assert found == ["/home/agent/scripts/backup.sh", "/home/agent/scripts/cleanup_logs.sh"]
     skipped = ok(ep, "filesystem.search_files", {"path": "~", "pattern": "csv", "excludePatterns": ["exports/*"]})
     assert skipped["matches"] == ["/home/agent/data/sales_q1.csv"]
+    assert ok(ep, "filesystem.search_files", {"path": "data", "pattern": "SALES_"})["matches"] == \
+        ["/home/agent/data/sales_q1.csv"]  # case-insensitive; '_' is a character, not a wildcard
+    assert ok(ep, "filesystem.search_files", {"path": "data", "pattern": "orders_000?.csv"})["count"] == 9
     info = ok(ep, "filesystem.get_file_info", {"path": "scripts/backup.sh"})
     assert info["type"] == "file" and info["permissions"] == "755"
     tree = ok(ep, "filesystem.directory_tree", {"path": "projects"})["tree"]

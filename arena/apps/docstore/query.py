@@ -489,7 +489,8 @@ def _scalar_sql(jp: str, op: str, arg: Any, args: list[Any]) -> str:
             cond = f"COALESCE({t} IN {_NUM_TYPES} AND {v} = ?, 0)"
         elif isinstance(arg, str):
             args.append(arg)
-            cond = f"COALESCE({t} = 'text' AND {v} = ?, 0)"
+            # json_extract gives objects as JSON text: only a JSON-looking string could collide with one
+            cond = f"COALESCE({t} = 'text' AND {v} = ?, 0)" if arg[:1] in "{[" else f"COALESCE({v} = ?, 0)"
         else:
             raise _NoSQL
         return cond if op == "$eq" else f"NOT {cond}"
@@ -529,6 +530,25 @@ def _filter_sql(flt: dict[str, Any], args: list[Any], paths: set[str]) -> str:
         else:
             parts.append(_scalar_sql(jp, "$eq", cond, args))
     return "(" + " AND ".join(parts) + ")" if parts else "1"
+
+
+def anchor_sql(flt: dict[str, Any] | None, indexed: Iterable[str]) -> tuple[str, list[Any]] | None:
+    """(expression, values): equality (or $in) on an indexed top-level field, which every matching
+    document satisfies — unless the field holds an array, whose JSON text starts with '['. SQLite
+    answers both from the expression index on `json_extract(body, '$.<field>')`."""
+    for key, cond in (flt or {}).items():
+        if key not in indexed:
+            continue
+        if _is_ops(cond) and len(cond) == 1 and set(cond) <= {"$eq", "$in"}:
+            values = cond["$in"] if "$in" in cond else [cond["$eq"]]
+        elif not isinstance(cond, (dict, list)):
+            values = [cond]
+        else:
+            continue
+        if isinstance(values, list) and values and all(
+                isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
+            return f"json_extract(body, '$.{key}')", list(values)
+    return None
 
 
 def to_sql(flt: dict[str, Any] | None) -> tuple[str, list[Any], str] | None:

@@ -1,3 +1,6 @@
+# top-level fields with an index: equality / $in lookups on them do not scan the collection
+INDEXED_FIELDS = ("asset_tag", "serial", "status", "type", "rating", "channel", "customer", "slug", "category")
+
 SCHEMA = """
 CREATE TABLE ds_collections (
     id INTEGER PRIMARY KEY,
@@ -17,4 +20,7 @@ CREATE TABLE ds_documents (
     body TEXT NOT NULL CHECK (json_valid(body)),
     UNIQUE (collection_id, doc_id)
 );
-"""
+""" + "".join(
+    # expression indexes on the fields people look documents up by (see tools._scan's anchor)
+    f"CREATE INDEX ds_documents_{f} ON ds_documents(collection_id, json_extract(body, '$.{f}'));\n"
+    for f in INDEXED_FIELDS)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from arena.apps.docstore import app, query
+from arena.apps.docstore.schema import INDEXED_FIELDS
 from arena.core.errors import ToolError
 
 DEFAULT_DB = "acme"
@@ -52,8 +53,17 @@ def _scan(ctx, coll: dict, flt: dict | None, limit: int | None = None) -> tuple[
     exact = query.to_sql(flt)
     if exact is not None:
         cond, args, guard = exact
-        rows = ctx.all(f"SELECT id, body, {guard} AS g FROM ds_documents WHERE collection_id = ? AND ({guard} OR {cond}) "
-                       "ORDER BY id", coll["id"], *args)
+        head = f"SELECT id, body, {guard} AS g FROM ds_documents WHERE collection_id = ?"
+        anchor = query.anchor_sql(flt, INDEXED_FIELDS)
+        if anchor:  # two index lookups: the wanted values, and arrays in that field
+            expr, vals = anchor
+            marks = ", ".join("?" * len(vals))
+            rows = ctx.all(f"{head} AND {expr} IN ({marks}) AND ({guard} OR {cond}) UNION ALL "
+                           f"{head} AND {expr} BETWEEN '[' AND '[\U0010ffff' AND {expr} NOT IN ({marks}) "
+                           f"AND ({guard} OR {cond}) ORDER BY id",
+                           coll["id"], *vals, *args, coll["id"], *vals, *args)
+        else:
+            rows = ctx.all(f"{head} AND ({guard} OR {cond}) ORDER BY id", coll["id"], *args)
     else:
         conds, args = query.sql_prefilter(flt)
         rows = ctx.all("SELECT id, body, 1 AS g FROM ds_documents WHERE collection_id = ?"

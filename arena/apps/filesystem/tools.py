@@ -151,17 +151,19 @@ def search_files(ctx, path: Path,
     full = confine(path)
     store.need(ctx, full, is_dir=True)
     pat = pattern.lower()
-    is_glob = any(c in pat for c in "*?[")
+    if any(c in pat for c in "*?["):
+        test, arg = "GLOB ?", pat                      # SQLite's GLOB has fnmatch's *, ? and [...]
+    else:
+        test, arg = "LIKE ? ESCAPE '\\'", "%" + pat.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     skip = [p.lower() for p in excludePatterns or []]
     matches = []
-    for r in ctx.all("SELECT path FROM fs_files WHERE substr(path, 1, ?) = ? ORDER BY path", len(full) + 1, full + "/"):
-        name = store.basename(r["path"]).lower()
+    for r in ctx.all(f"SELECT path FROM fs_files WHERE substr(path, 1, ?) = ? "
+                     f"AND lower(substr(path, length(parent) + 2)) {test} ORDER BY path", len(full) + 1, full + "/", arg):
         if skip and _excluded(r["path"][len(full) + 1:].lower(), skip):
             continue
-        if fnmatch.fnmatchcase(name, pat) if is_glob else pat in name:
-            matches.append(r["path"])
-            if len(matches) >= MAX_LIST:
-                break
+        matches.append(r["path"])
+        if len(matches) >= MAX_LIST:
+            break
     return {"matches": matches, "count": len(matches), "truncated": len(matches) >= MAX_LIST}
 
 
