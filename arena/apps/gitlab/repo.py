@@ -42,16 +42,15 @@ def commit(ctx, project_id: int, branch: str, message: str, author_id: int,
     when = created_at or ctx.now
     cid = ctx.insert("gl_commits", project_id=project_id, branch=branch, sha=sha, parent_sha=parent,
                      merge_parent_sha=merge_parent, message=message, author_id=author_id, created_at=when)
-    changes = []
-    for path, content in writes:
-        cur = ctx.db.execute("UPDATE gl_files SET content = ?, last_commit_sha = ? WHERE project_id = ? "
-                             "AND branch = ? AND path = ?", (content, sha, project_id, branch, path))
-        if cur.rowcount:
-            changes.append((cid, path, "update"))
-        else:
-            ctx.insert("gl_files", project_id=project_id, branch=branch, path=path, content=content,
-                       last_commit_sha=sha)
-            changes.append((cid, path, "create"))
+    writes = list(writes)
+    existing = {r["path"] for r in ctx.all(
+        "SELECT path FROM gl_files WHERE project_id = ? AND branch = ? AND path IN (SELECT value FROM json_each(?))",
+        project_id, branch, json.dumps([w[0] for w in writes]))} if writes and head else set()
+    ctx.db.executemany("UPDATE gl_files SET content = ?, last_commit_sha = ? WHERE project_id = ? AND branch = ? "
+                       "AND path = ?", [(c, sha, project_id, branch, p) for p, c in writes if p in existing])
+    ctx.db.executemany("INSERT INTO gl_files (project_id, branch, path, content, last_commit_sha) "
+                       "VALUES (?, ?, ?, ?, ?)", [(project_id, branch, p, c, sha) for p, c in writes if p not in existing])
+    changes = [(cid, p, "update" if p in existing else "create") for p, _ in writes]
     for path in deletes:
         ctx.db.execute("DELETE FROM gl_files WHERE project_id = ? AND branch = ? AND path = ?",
                        (project_id, branch, path))

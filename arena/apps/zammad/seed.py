@@ -23,8 +23,8 @@ def seed_groups(ctx) -> None:
 def provision_account(ctx, user_id: int) -> None:
     """Every employee gets a Zammad user (LDAP sync): support and IT staff as agents of their groups,
     admins as admins of all groups, everyone else as a customer of the Acme Corp organization."""
-    u = ctx.one("SELECT u.*, d.code FROM users u LEFT JOIN departments d ON d.id = u.department_id WHERE u.id = ?",
-                user_id)
+    u = ctx.one("SELECT u.role, u.designation, d.code FROM users u LEFT JOIN departments d ON d.id = u.department_id "
+                "WHERE u.id = ?", user_id)
     if u["role"] == "admin":
         role, groups = "Admin", []  # admins work in every group without membership rows
     elif u["code"] in AGENT_GROUPS:
@@ -33,13 +33,14 @@ def provision_account(ctx, user_id: int) -> None:
             groups.append("Support L2")
     else:
         role, groups = "Customer", []
-    org = ctx.scalar("SELECT id FROM zm_organizations WHERE name = ?", COMPANY_ORG)
-    zid = ctx.insert("zm_users", user_id=user_id, login=u["username"], firstname=u["first_name"],
-                     lastname=u["last_name"], email=u["email"], organization_id=org, role=role, active=1,
-                     created_at=ctx.now)
-    for g in groups:
-        gid = ctx.scalar("SELECT id FROM zm_groups WHERE name = ?", g)
-        ctx.insert("zm_group_members", group_id=gid, agent_id=zid)
+    # two statements per hire (it runs for every seeded person): the row, then its group memberships
+    cur = ctx.db.execute(
+        "INSERT INTO zm_users (user_id, login, firstname, lastname, email, organization_id, role, active, created_at) "
+        "SELECT id, username, first_name, last_name, email, (SELECT id FROM zm_organizations WHERE name = ?), ?, 1, ? "
+        "FROM users WHERE id = ?", (COMPANY_ORG, role, ctx.now, user_id))
+    if groups:
+        ctx.db.execute("INSERT INTO zm_group_members (group_id, agent_id) SELECT id, ? FROM zm_groups "
+                       f"WHERE name IN ({', '.join('?' for _ in groups)}) ORDER BY id", (cur.lastrowid, *groups))
 
 
 def _when(n: int) -> str:
