@@ -239,6 +239,8 @@ def test_rules_refuse_and_change_nothing(ep):
     refused(ep, "gitlab.create_or_update_file", {"project_id": PROJECT, "branch": "main", "file_path": "../etc/passwd",
                                                  "content": "x", "commit_message": "x"}, "invalid_arguments")
     refused(ep, "gitlab.list_issues", {"project_id": PROJECT, "per_page": 1000}, "invalid_arguments")
+    refused(ep, "gitlab.push_files", {"project_id": PROJECT, "branch": "main", "commit_message": "x",
+                                      "files": [{"path": "a.txt", "content": "x"}]}, "invalid_arguments")
     refused(ep, "gitlab.create_issue", {"project_id": PROJECT, "title": "x", "assignee_ids": [stranger["id"]]},
             "rule_violation")
     refused(ep, "gitlab.delete_branch", {"project_id": PROJECT, "branch": "main"}, "rule_violation")

@@ -1,7 +1,7 @@
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from arena.apps.gitlab import app
 from arena.apps.gitlab.repo import (ACCESS_NAMES, DEVELOPER, MAINTAINER, OWNER, REPORTER, check_path, commit,
@@ -26,14 +26,6 @@ IssueIid = Annotated[int, Field(description="The issue's project-local number (i
 MrIid = Annotated[int, Field(description="The merge request's project-local number (iid, the !N in GitLab)", ge=1)]
 BranchName = Annotated[str, Field(description="Branch name (letters, digits, '.', '_', '-', '/')", min_length=1,
                                   max_length=200, pattern=r"^[A-Za-z0-9._/-]+$")]
-
-
-class PushFile(BaseModel):
-    """One file of a push_files commit."""
-
-    model_config = ConfigDict(extra="forbid")
-    file_path: Annotated[str, Field(description="Path of the file in the repository", min_length=1)]
-    content: Annotated[str, Field(description="Full new content of the file")]
 
 
 # -- resolution and permissions ----------------------------------------------------------
@@ -85,8 +77,8 @@ def _ref_branch(ctx, project: dict, ref: str | None) -> str:
     ref = ref or project["default_branch"]
     if ctx.one("SELECT 1 FROM gl_branches WHERE project_id = ? AND name = ?", project["id"], ref):
         return ref
-    row = ctx.one("SELECT name FROM gl_branches WHERE project_id = ? AND commit_sha LIKE ? LIMIT 1",
-                  project["id"], ref + "%") if len(ref) >= 7 else None
+    row = ctx.one("SELECT name FROM gl_branches WHERE project_id = ? AND substr(commit_sha, 1, ?) = ? LIMIT 1",
+                  project["id"], len(ref), ref.lower()) if len(ref) >= 7 else None
     if row is None:
         raise not_found("ref", ref)
     return row["name"]
@@ -403,7 +395,7 @@ def create_or_update_file(ctx, project_id: ProjectId,
 
 @app.tool(returns={"branch": "string", "commit_id": "string"})
 def push_files(ctx, project_id: ProjectId, branch: Annotated[str, Field(description="Branch to commit to")],
-               files: Annotated[list[PushFile], Field(description="Files to create or overwrite, each {file_path, content}", min_length=1, max_length=100)],
+               files: Annotated[list[dict[str, str]], Field(description="Files to create or overwrite, each an object {\"file_path\": ..., \"content\": ...}", min_length=1, max_length=100)],
                commit_message: Annotated[str, Field(description="Commit message", min_length=1)]) -> dict:
     """Commit several files to a branch at once (one commit)."""
     p = _project(ctx, project_id, DEVELOPER, "push commits")
@@ -411,7 +403,12 @@ def push_files(ctx, project_id: ProjectId, branch: Annotated[str, Field(descript
     if not first:
         _branch(ctx, p, branch)
     _require_push(ctx, p, branch)
-    writes = [(check_path(f.file_path.strip()), f.content) for f in files]
+    writes = []
+    for i, f in enumerate(files):  # a plain object schema (no $ref), so the shape is checked here
+        if set(f) != {"file_path", "content"}:
+            raise ToolError("invalid_arguments", f"files[{i}] must have exactly the keys file_path and content, "
+                            f"got {sorted(f)}", field=f"files.{i}")
+        writes.append((check_path(f["file_path"].strip(), f"files[{i}].file_path"), f["content"]))
     if len({w[0] for w in writes}) != len(writes):
         raise ToolError("invalid_arguments", "files: the same file_path is listed twice", field="files")
     sha = commit(ctx, p["id"], branch, commit_message, ctx.actor["id"], writes=writes, create_branch=first)
@@ -465,7 +462,8 @@ def get_commit(ctx, project_id: ProjectId,
     p = _project(ctx, project_id)
     row = None
     if len(sha) >= 7:
-        row = ctx.one("SELECT * FROM gl_commits WHERE project_id = ? AND sha LIKE ? LIMIT 1", p["id"], sha + "%")
+        row = ctx.one("SELECT * FROM gl_commits WHERE project_id = ? AND substr(sha, 1, ?) = ? LIMIT 1", p["id"],
+                      len(sha), sha.lower())
     if row is None:
         b = ctx.one("SELECT commit_sha FROM gl_branches WHERE project_id = ? AND name = ?", p["id"], sha)
         if b:
@@ -993,8 +991,8 @@ def set_commit_status(ctx, project_id: ProjectId,
         if not pl["sha"].startswith(sha):
             raise ToolError("invalid_arguments", f"pipeline #{pipeline_id} is for commit {pl['sha'][:8]}, not {sha[:8]}")
     else:
-        pl = ctx.one("SELECT * FROM gl_pipelines WHERE project_id = ? AND sha LIKE ? ORDER BY id DESC LIMIT 1",
-                     p["id"], sha + "%")
+        pl = ctx.one("SELECT * FROM gl_pipelines WHERE project_id = ? AND substr(sha, 1, ?) = ? ORDER BY id DESC "
+                     "LIMIT 1", p["id"], len(sha), sha.lower())
         if pl is None:
             raise not_found("pipeline for commit", sha)
     out = _move_pipeline(ctx, pl, state)
