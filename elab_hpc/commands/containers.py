@@ -188,13 +188,10 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _dry_run_text(cfg, steps, local: bool) -> str:
-    from elab_hpc.hpc.containers.plan import source_items
+    from elab_hpc.hpc.containers.plan import prepare_lines
 
     lines = ["# 1. render + validate the definitions, build the project wheel into each context"]
-    for s in steps:
-        lines.append(f"#    write {s.definition}")
-        lines.append(f"#    copy {', '.join(source_items())} to {s.context / 'src'}")
-        lines.append(s.shell_lines()[0])
+    lines += prepare_lines(steps)
     if local:
         lines.append("# 2. build here, one image after another")
     else:

@@ -213,12 +213,18 @@ def test_build_plan_without_apptainer_prints_exact_commands_and_writes_nothing(t
     proc = cli("build", "--dry-run", *out_dirs(tmp_path), env=env_without_apptainer())
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
+    first = tmp_path / "defs" / "arena"
+    wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+             "--wheel-dir", str(first / "wheels"), "."]
+    assert lines[1:6] == [*(f"#    write {tmp_path / 'defs' / im / im}.def" for im in IMAGES),
+                          f"#    copy setup.cfg, pyproject.toml, elab_hpc, arena to {first / 'src'}",
+                          f"cd {first / 'src'} && {shlex.join(wheel)}"]
+    name = project_wheel_name()
+    for im in IMAGES[1:]:  # built once, copied
+        ctx = tmp_path / "defs" / im
+        assert f"mkdir -p {ctx / 'wheels'} && cp {first / 'wheels' / name} {ctx / 'wheels' / name}" in lines
     for im in IMAGES:
         ctx = tmp_path / "defs" / im
-        wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                 "--wheel-dir", str(ctx / "wheels"), "."]
-        assert f"#    copy setup.cfg, pyproject.toml, elab_hpc, arena to {ctx / 'src'}" in lines
-        assert f"cd {ctx / 'src'} && {shlex.join(wheel)}" in lines
         build = f"cd {ctx} && apptainer build --fakeroot --force {tmp_path / 'sif' / im}.sif {im}.def"
         assert f"#    task {IMAGES.index(im)}: {build}" in lines
     assert "# 2. submit a 3-task array job on cluster profile 'devcluster' (backend slurm, partition cpu" \
@@ -267,18 +273,20 @@ def test_exec_commands_without_apptainer(cfg, tmp_path):
 
 # --------------------------------------------------------------------------- real build contexts
 
-def test_prepare_writes_definition_and_the_wheel_its_files_section_copies(tmp_path):
+def test_prepare_writes_definitions_and_the_wheel_their_files_section_copies(tmp_path):
     cfg = load_containers(overrides=out_dirs(tmp_path))
-    steps = build_steps(cfg, ["arena"])
+    steps = build_steps(cfg, ["arena", "serve"])
     prepare(cfg, steps)
-    ctx = tmp_path / "defs" / "arena"
-    text = (ctx / "arena.def").read_text()
-    src = re.search(r"^%files\n    (\S+) ", text, re.M).group(1)
-    wheel = ctx / src  # the %files source, relative to the build's working directory
-    assert wheel.is_file() and steps[0].context == ctx
-    names = zipfile.ZipFile(wheel).namelist()
-    assert "elab_hpc/cli.py" in names and "arena/__init__.py" in names
-    assert any(n.startswith("elab_hpc/hpc/containers/") for n in names)
+    for step in steps:
+        ctx = tmp_path / "defs" / step.image
+        text = (ctx / f"{step.image}.def").read_text()
+        src = re.search(r"^%files\n    (\S+) ", text, re.M).group(1)
+        wheel = ctx / src  # the %files source, relative to the build's working directory
+        assert wheel.is_file() and step.context == ctx and not (ctx / "src").exists()
+        names = zipfile.ZipFile(wheel).namelist()
+        assert "elab_hpc/cli.py" in names and "arena/__init__.py" in names
+        assert any(n.startswith("elab_hpc/hpc/containers/") for n in names)
+    assert sorted(p.name for p in (tmp_path / "defs").iterdir()) == ["arena", "serve"]
 
 
 FAKE_APPTAINER = """\

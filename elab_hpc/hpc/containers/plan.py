@@ -94,18 +94,38 @@ def render_checked(cfg: ContainersConfig, images: List[str]) -> List[rnd.Rendere
     return rendered
 
 
+def wheel_path(step: BuildStep) -> Path:
+    return step.context / "wheels" / rnd.project_wheel_name()
+
+
+def prepare_lines(steps: List[BuildStep]) -> List[str]:
+    """What `prepare` does, as commands (for --dry-run): the wheel is built once, from a copy of
+    the sources in the first context, and copied into the others."""
+    first = steps[0]
+    lines = [f"#    write {s.definition}" for s in steps]
+    lines.append(f"#    copy {', '.join(source_items())} to {first.context / 'src'}")
+    lines.append(first.shell_lines()[0])
+    for s in steps[1:]:
+        lines.append(f"mkdir -p {shlex.quote(str(wheel_path(s).parent))} && "
+                     f"{shlex.join(['cp', str(wheel_path(first)), str(wheel_path(s))])}")
+    return lines
+
+
 def prepare(cfg: ContainersConfig, steps: List[BuildStep]) -> None:
-    """Write each step's definition and wheel. Everything is rendered and validated before the
-    first file is written."""
+    """Write each step's definition and the project wheel into its context. Everything is
+    rendered and validated before the first file is written."""
     rendered = {r.image: r for r in render_checked(cfg, [s.image for s in steps])}
+    rnd.write([rendered[s.image] for s in steps])
+    first = steps[0]
+    src = first.context / "src"
+    copy_sources(src)
+    proc = subprocess.run(first.wheel_argv, capture_output=True, text=True, cwd=src)
+    shutil.rmtree(src, ignore_errors=True)
+    if proc.returncode != 0 or not wheel_path(first).is_file():
+        raise UserError(f"building the project wheel failed ({shlex.join(first.wheel_argv)} in {src}):\n"
+                        f"{proc.stderr.strip() or proc.stdout.strip()}")
     for step in steps:
-        rnd.write([rendered[step.image]])
-        src = step.context / "src"
-        copy_sources(src)
-        proc = subprocess.run(step.wheel_argv, capture_output=True, text=True, cwd=src)
-        shutil.rmtree(src, ignore_errors=True)
-        wheel = step.context / "wheels" / rnd.project_wheel_name()
-        if proc.returncode != 0 or not wheel.is_file():
-            raise UserError(f"building the project wheel for image '{step.image}' failed "
-                            f"({shlex.join(step.wheel_argv)}):\n{proc.stderr.strip() or proc.stdout.strip()}")
+        if step is not first:
+            wheel_path(step).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(wheel_path(first), wheel_path(step))
         step.sif.parent.mkdir(parents=True, exist_ok=True)
