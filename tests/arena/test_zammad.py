@@ -146,7 +146,7 @@ def test_assigning_a_ticket_notifies_the_assignee(ep):
     assert ep.query("SELECT COUNT(*) AS n FROM notifications WHERE ref = ?", f"zammad:ticket:{t['id']}")[0]["n"] == 3
 
 
-def test_assignment_mails_the_assignee_when_mail_is_loaded():
+def test_assignment_and_email_articles_go_through_mail_when_loaded():
     world = World(load_apps(["zammad", "mail"]), seed=0, scale="small")
     with world.episode() as ep:
         l1 = agent(ep, "Support L1")
@@ -155,6 +155,14 @@ def test_assignment_mails_the_assignee_when_mail_is_loaded():
                          "WHERE a.address = ? AND m.folder = 'INBOX' AND m.subject LIKE ?", l1["email"],
                          f"[Ticket#{t['number']}]%")
         assert inbox == [{"subject": f"[Ticket#{t['number']}] assigned to you: Invoice PDF is empty"}]
+        # an agent's email article is mailed to the (external) customer from the agent's mailbox
+        ep.as_user(l1["login"])
+        ok(ep, "zammad.zammad_add_article", {"ticket_id": t["id"], "body": "Fixed, please retry.",
+                                             "article_type": "email"})
+        sent = ep.query("SELECT recipients, subject, body FROM mail_messages WHERE owner_id = ? AND folder = 'Sent' "
+                        "ORDER BY id DESC LIMIT 1", l1["user_id"])
+        assert sent == [{"recipients": external_customer(ep)["email"], "body": "Fixed, please retry.",
+                         "subject": f"[Ticket#{t['number']}] Invoice PDF is empty"}]
 
 
 def test_rules_refuse_and_change_nothing(ep):

@@ -362,7 +362,8 @@ def zammad_add_article(ctx, ticket_id: TicketId, body: Annotated[str, Field(desc
                        article_type: Annotated[Literal["note", "email", "phone"], Field(description="note, email or phone")] = "note",
                        internal: Annotated[bool, Field(description="Internal notes are visible to agents only")] = False,
                        subject: Annotated[str | None, Field(description="Subject line")] = None) -> dict:
-    """Add an article (note, email or phone log) to a ticket. A customer's reply reopens a closed ticket."""
+    """Add an article (note, email or phone log) to a ticket. An agent's email is mailed to the customer;
+    a customer's reply reopens a closed ticket."""
     t, me = _ticket(ctx, ticket_id)
     _writable(t)
     agent = _is_agent(me) and t["customer_id"] != me["id"]
@@ -373,6 +374,9 @@ def zammad_add_article(ctx, ticket_id: TicketId, body: Annotated[str, Field(desc
     aid = ctx.insert("zm_articles", ticket_id=t["id"], type=article_type if agent else "web",
                      sender="Agent" if agent else "Customer", internal=int(internal), subject=subject or t["title"],
                      body=body, from_addr=me["email"], to_addr=to_addr, created_by_id=me["id"], created_at=ctx.now)
+    if to_addr and not internal:  # an agent's email article goes out to the customer, as Zammad sends it
+        ctx.emit("mail.send", sender_id=ctx.actor["id"], to=[to_addr], subject=f"[Ticket#{t['number']}] "
+                 f"{subject or t['title']}", body=body)
     changes = {"updated_at": ctx.now}
     if not agent and t["state"] == "closed":
         changes.update(state="open", close_at=None)  # a customer follow-up reopens the ticket
