@@ -75,7 +75,10 @@ def test_external_urls_are_refused(ep, url):
 
 def test_missing_page_and_empty_history(ep):
     assert ep.call("browser.browse", {"url": "/no/such/page"}).error["code"] == "not_found"
-    assert ep.call("browser.go_back").error["code"] == "not_found"
+    back = ok(ep, "go_back")  # nothing to go back to: the browser stays on (or opens) the home page
+    assert back["url"] == "http://intranet/" and "no previous page" in back["note"]
+    ok(ep, "browse", {"url": "/kb"})
+    assert ok(ep, "go_back")["url"] == "http://intranet/"
 
 
 def test_leave_policy_agrees_with_hr_allocations(ep):

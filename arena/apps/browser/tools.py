@@ -46,10 +46,12 @@ def browse(ctx, url: Url) -> dict:
 
 @app.tool(read_only=True)
 def go_back(ctx) -> dict:
-    """Return to the previously browsed page."""
-    history = _HISTORY.get(ctx.episode) or []
+    """Return to the previously browsed page (with no earlier page, stay where you are, like a browser)."""
+    history = _HISTORY.setdefault(ctx.episode, [])
     if len(history) < 2:
-        raise ToolError("not_found", "there is no previous page in this session's history", entity="page", key="back")
+        if not history:
+            history.append(ROOT)  # a fresh browser shows the intranet's home page
+        return {**_show(ctx, _page(ctx, history[-1])), "note": "no previous page in this session's history"}
     history.pop()
     return _show(ctx, _page(ctx, history[-1]))
 
