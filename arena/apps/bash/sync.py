@@ -36,10 +36,17 @@ def _sig(st: os.stat_result) -> tuple:
     return (st.st_ino, st.st_mtime_ns, st.st_size, st.st_mode)
 
 
-def _walk(root: Path) -> dict[str, os.stat_result]:
-    """Every entry under root (not root itself), keyed by arena path; symlinks are reported as such."""
+def _walk(root: Path, unreadable: list[str] | None = None) -> dict[str, os.stat_result]:
+    """Every entry under root (not root itself), keyed by arena path; symlinks are reported as such.
+    Directories that cannot be listed go to `unreadable` (their contents are unknown, not gone)."""
     out: dict[str, os.stat_result] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
+
+    def failed(err: OSError) -> None:
+        if unreadable is not None and err.filename:
+            rel = os.path.relpath(err.filename, root)
+            unreadable.append(HOME if rel == "." else f"{HOME}/{rel}")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=failed):
         rel_dir = os.path.relpath(dirpath, root)
         base = HOME if rel_dir == "." else f"{HOME}/{rel_dir}"
         for name in dirnames + filenames:
@@ -102,7 +109,8 @@ def materialize(ctx, root: Path, owner: int | None) -> None:
 def collect(ctx, root: Path) -> dict[str, list[str]]:
     """Write what changed on disk back into fs_files; returns the changed arena paths."""
     synced = _SYNCED.setdefault(ctx.episode, {})
-    on_disk = _walk(root)
+    unreadable: list[str] = []
+    on_disk = _walk(root, unreadable)
     if len(on_disk) > limits.MAX_DISK_ENTRIES:
         raise ToolError("sandbox_error", f"the command left {len(on_disk)} files and directories; the disk holds at "
                         f"most {limits.MAX_DISK_ENTRIES}", reason="disk_entries", limit=limits.MAX_DISK_ENTRIES)
@@ -129,8 +137,12 @@ def collect(ctx, root: Path) -> dict[str, list[str]]:
         if is_dir:
             content, encoding, size = "", "utf-8", 0
         else:
-            with open(_local(root, path), "rb") as fh:
-                data = fh.read(store.MAX_FILE_BYTES + 1)
+            try:
+                with open(_local(root, path), "rb") as fh:
+                    data = fh.read(store.MAX_FILE_BYTES + 1)
+            except OSError:  # e.g. the command made it unreadable (chmod 000) and we are not root
+                changes["skipped"].append(path)
+                continue
             if len(data) > store.MAX_FILE_BYTES:
                 raise ToolError("sandbox_error", f"{path} is larger than {store.MAX_FILE_BYTES} bytes",
                                 reason="file_size", path=path)
@@ -151,7 +163,8 @@ def collect(ctx, root: Path) -> dict[str, list[str]]:
                        mode=mode, modified_at=ctx.now)
             changes["modified"].append(path)
         fresh[path] = Entry(is_dir, mode, content, encoding, _sig(st))
-    gone = [r["path"] for r in ctx.all("SELECT path FROM fs_files WHERE path != ?", HOME) if r["path"] not in on_disk]
+    gone = [r["path"] for r in ctx.all("SELECT path FROM fs_files WHERE path != ?", HOME) if r["path"] not in on_disk
+            and not any(r["path"].startswith(u + "/") for u in unreadable)]
     for path in sorted(gone, key=len, reverse=True):
         ctx.db.execute("DELETE FROM fs_files WHERE path = ?", (path,))
         changes["deleted"].append(path)
