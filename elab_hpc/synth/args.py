@@ -348,6 +348,32 @@ class ArgFiller:
         return self.generate(action, param, schema, rng, local, ctx, uses)
 
 
+def _strip_refs(schema: Any) -> Any:
+    # the registry's per-parameter schemas carry `$ref`s without their `$defs`: accept anything there
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return {}
+        return {k: _strip_refs(v) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_strip_refs(v) for v in schema]
+    return schema
+
+
+_VALIDATORS: Dict[str, Any] = {}
+
+
+def schema_problem(action: Any, args: Dict[str, Any]) -> Optional[str]:
+    """Why `args` do not validate against the action's canonical input schema (None if they do)."""
+    import jsonschema  # a dependency of mcp
+
+    v = _VALIDATORS.get(action.name)
+    if v is None:
+        schema = dict(_strip_refs(action.input_schema), additionalProperties=False)
+        v = _VALIDATORS[action.name] = jsonschema.Draft202012Validator(schema)
+    err = next(iter(v.iter_errors(args)), None)
+    return None if err is None else f"{'/'.join(str(p) for p in err.absolute_path) or '(args)'}: {err.message}"
+
+
 def coerce(value: Any, schema: Dict[str, Any]) -> Any:
     """A memory value in the parameter's JSON type, or None if it cannot be."""
     kind = schema.get("type")

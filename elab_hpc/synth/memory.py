@@ -224,6 +224,9 @@ def harvest(registry: Any, world: Any, slotmap: SlotMap, fill: Any = None, round
     rng = random.Random(seed)
     calls = ok = 0
     done: Set[str] = set()
+    # one episode, rolled back after every call: the template state each time, without paying
+    # for a new connection per call (reads can still have effects, e.g. marking mail read)
+    ep = world.episode()
     for rnd in range(rounds):
         for action in registry:
             if action.name in done or action.name in skip or not is_read(action):
@@ -234,8 +237,12 @@ def harvest(registry: Any, world: Any, slotmap: SlotMap, fill: Any = None, round
             args = {} if not needs else fill(action, rng)
             if args is None:
                 continue
-            with world.episode() as ep:
+            ep.db.execute("SAVEPOINT harvest")
+            try:
                 obs = ep.call(action.name, action.to_native(args))
+            finally:
+                ep.db.execute("ROLLBACK TO harvest")
+                ep.db.execute("RELEASE harvest")
             calls += 1
             if not obs.ok:
                 continue
@@ -243,6 +250,7 @@ def harvest(registry: Any, world: Any, slotmap: SlotMap, fill: Any = None, round
             done.add(action.name)
             memory.index_result(slotmap, action.app, entity_of(action), obs.result, step=-1)
             observed[action.name].update(_fields(obs.result))
+    ep.close()
     return Harvest(memory, dict(observed), calls, ok)
 
 

@@ -21,10 +21,10 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from elab_hpc.env.checks import run_checks
-from elab_hpc.synth.args import ArgFiller, Values
+from elab_hpc.synth.args import ArgFiller, Values, schema_problem
 from elab_hpc.synth.compose import TemplateComposer
 from elab_hpc.synth.config import SamplerConfig
 from elab_hpc.synth.graph import ToolGraph, is_entry
@@ -73,6 +73,29 @@ class SynthContext:
                    time.perf_counter() - t0)
 
 
+_CONTEXTS: Dict[Tuple[Any, ...], SynthContext] = {}
+
+
+def load_context(seed: int = 0, scale: str = "small", apps: Optional[List[str]] = None,
+                 exclude_tools: Optional[List[str]] = None, exclude_apps: Optional[List[str]] = None
+                 ) -> SynthContext:
+    """The SynthContext of an arena world (registry by MCP discovery, harvest, graph), built once
+    per process and argument set: discovery takes about a second, the harvest a few."""
+    key = (seed, scale, tuple(apps or ()), tuple(exclude_tools or ()), tuple(exclude_apps or ()))
+    if key not in _CONTEXTS:
+        from arena import Arena
+        from elab_hpc.env.discovery import discover
+        from elab_hpc.env.registry import ToolRegistry
+        from elab_hpc.env.sources import SourceConfig
+
+        arena = Arena(seed=seed, scale=scale, apps=list(apps) if apps else None)
+        registry = ToolRegistry.build(discover([SourceConfig(kind="arena", seed=seed, scale=scale,
+                                                             apps=list(apps or []))]))
+        _CONTEXTS[key] = SynthContext.build(registry, arena.world, seed=seed, exclude_tools=exclude_tools,
+                                            exclude_apps=exclude_apps)
+    return _CONTEXTS[key]
+
+
 @dataclass
 class Walk:
     steps: List[Step] = field(default_factory=list)
@@ -104,6 +127,9 @@ class Sampler:
         filled = self.ctx.filler.fill(action, rng, local)
         if filled is None:
             self.stats["unfillable"] += 1
+            return None
+        if schema_problem(action, filled.args) is not None:
+            self.stats["schema_invalid"] += 1  # never emit a call the tool's schema rejects
             return None
         native = action.to_native(filled.args)
         obs = ep.call(action.name, native)
