@@ -53,7 +53,7 @@ def _scan(ctx, coll: dict, flt: dict | None, limit: int | None = None) -> tuple[
     exact = query.to_sql(flt)
     if exact is not None:
         cond, args, guard = exact
-        head = f"SELECT id, body, {guard} AS g FROM ds_documents WHERE collection_id = ?"
+        head = f"SELECT id, {guard} AS g FROM ds_documents WHERE collection_id = ?"  # bodies: only those needed
         anchor = query.anchor_sql(flt, INDEXED_FIELDS)
         if anchor:  # two index lookups: the wanted values, and arrays in that field
             expr, vals = anchor
@@ -64,22 +64,29 @@ def _scan(ctx, coll: dict, flt: dict | None, limit: int | None = None) -> tuple[
                            coll["id"], *vals, *args, coll["id"], *vals, *args)
         else:
             rows = ctx.all(f"{head} AND ({guard} OR {cond}) ORDER BY id", coll["id"], *args)
-    else:
-        conds, args = query.sql_prefilter(flt)
-        rows = ctx.all("SELECT id, body, 1 AS g FROM ds_documents WHERE collection_id = ?"
-                       + "".join(f" AND {c}" for c in conds) + " ORDER BY id", coll["id"], *args)
-    out: list[tuple[int, dict]] = []
-    total = 0
-    for r in rows:
-        doc = None
-        if r["g"]:
-            doc = json.loads(r["body"])
-            if not _guard(query.matches, doc, flt):
-                continue
-        total += 1
-        if limit is None or len(out) < limit:
-            out.append((r["id"], doc if doc is not None else json.loads(r["body"])))
-    return out, total
+        return _finish(ctx, rows, flt, limit)
+    conds, args = query.sql_prefilter(flt)
+    rows = ctx.all("SELECT id, 1 AS g FROM ds_documents WHERE collection_id = ?"
+                   + "".join(f" AND {c}" for c in conds) + " ORDER BY id", coll["id"], *args)
+    return _finish(ctx, rows, flt, limit)
+
+
+def _bodies(ctx, ids: list[int]) -> dict[int, dict]:
+    out: dict[int, dict] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for r in ctx.all(f"SELECT id, body FROM ds_documents WHERE id IN ({','.join('?' * len(chunk))})", *chunk):
+            out[r["id"]] = json.loads(r["body"])
+    return out
+
+
+def _finish(ctx, rows: list[dict], flt: dict | None, limit: int | None) -> tuple[list[tuple[int, dict]], int]:
+    """Rows (id, g) in id order, g = 'judge in Python' -> the first `limit` documents and the total."""
+    judged = _bodies(ctx, [r["id"] for r in rows if r["g"]])
+    hits = [r["id"] for r in rows if not r["g"] or _guard(query.matches, judged[r["id"]], flt)]
+    wanted = hits if limit is None else hits[:limit]
+    docs = {**{i: judged[i] for i in wanted if i in judged}, **_bodies(ctx, [i for i in wanted if i not in judged])}
+    return [(i, docs[i]) for i in wanted], len(hits)
 
 
 def _load(ctx, coll: dict, flt: dict | None, limit: int | None = None) -> list[tuple[int, dict]]:
