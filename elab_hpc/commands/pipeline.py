@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
+import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -76,8 +76,8 @@ def _execute(pipe) -> int:
 
     try:
         outcome = pipe.run()
-    except StageFailed as exc:
-        pipe.console.print(f"[red]{exc}[/red]\nfix it, then: elab-hpc pipeline resume {pipe.run_dir}")
+    except StageFailed as exc:  # printed even with --quiet
+        print(f"elab-hpc: {exc}\nfix it, then: elab-hpc pipeline resume {pipe.run_dir}", file=sys.stderr)
         return 1
     ran = [n for n, o in outcome.items() if o == "ran"]
     pipe.console.print(f"done: {len(ran)} stage(s) ran, {len(outcome) - len(ran)} skipped — {pipe.run_dir}")

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from elab_hpc.config import CONFIG_ROOT, load_pipeline
-from elab_hpc.hpc.pipeline.runner import Pipeline, StageFailed
+from elab_hpc.errors import ConfigError
+from elab_hpc.hpc.pipeline.runner import Pipeline
 
 DEMO = CONFIG_ROOT / "pipeline" / "hpc_demo.yaml"
 SMALL = ["stages.shards.items=6", "stages.shards.shards=2", "stages.shards.params.item_delay_s=0",
@@ -54,30 +55,59 @@ def test_skip_and_invalidation_downstream_only(tmp_path):
     assert out == {"shards": "skipped", "merge": "ran", "train": "skipped"}
 
 
+CHAIN = """
+name: chain
+run_dir: {run_dir}
+cluster: local
+stages:
+  numbers:
+    fn: elab_hpc.hpc.demo_stage:shards
+    kind: array
+    items: 4
+    shards: 2
+  gate:
+    # fails until a file appears in its work folder: a failure that a re-run alone cannot fix
+    command: [sh, -c, 'test -e "$ELAB_WORK_DIR/ready" && echo ok > gate.txt']
+    inputs: [numbers]
+    outputs: [gate.txt]
+  after:
+    command: [sh, -c, 'cat "$ELAB_INPUT_GATE/gate.txt" > after.txt']
+    inputs: [gate]
+    outputs: [after.txt]
+"""
+
+
 @pytest.mark.timeout(240)
 def test_failure_blocks_downstream_and_resume_continues(tmp_path):
-    # merge points at a function that does not exist: it fails, train is blocked
-    with pytest.raises(StageFailed, match="merge"):
-        run(tmp_path, "stages.merge.fn=elab_hpc.hpc.demo_stage:no_such_fn")
-    assert manifest(tmp_path, "shards")["status"] == "completed"
-    m = manifest(tmp_path, "merge")
-    assert m["status"] == "failed" and "no_such_fn" in m["error"]
-    assert manifest(tmp_path, "train")["status"] == "blocked"
-
+    cfg = tmp_path / "chain.yaml"
+    cfg.write_text(CHAIN.format(run_dir=tmp_path / "run"))
+    run_dir = tmp_path / "run"
     cli = [sys.executable, "-m", "elab_hpc.cli", "pipeline"]
-    st = json.loads(subprocess.run([*cli, "status", str(tmp_path), "--json"], capture_output=True,
+    proc = subprocess.run([*cli, "run", str(cfg), "--quiet"], capture_output=True, text=True)
+    assert proc.returncode == 1 and "stage 'gate' failed" in proc.stderr
+    assert manifest(run_dir, "numbers")["status"] == "completed"
+    m = manifest(run_dir, "gate")
+    assert m["status"] == "failed" and "exited with 1" in m["error"]
+    assert manifest(run_dir, "after")["status"] == "blocked"
+    st = json.loads(subprocess.run([*cli, "status", str(run_dir), "--json"], capture_output=True,
                                    text=True, check=True).stdout)
-    assert {r["stage"]: r["state"] for r in st["stages"]} == {"shards": "completed", "merge": "failed",
-                                                              "train": "blocked"}
-    # fix the config snapshot (as a user would fix the code), then resume: shards is not redone
-    snap = tmp_path / "pipeline.yaml"
-    snap.write_text(snap.read_text().replace("no_such_fn", "merge"))
-    proc = subprocess.run([*cli, "resume", str(tmp_path)], capture_output=True, text=True)
+    assert {r["stage"]: r["state"] for r in st["stages"]} == {"numbers": "completed", "gate": "failed",
+                                                              "after": "blocked"}
+    # the environment is fixed; resume keeps the failed stage's work folder and skips `numbers`
+    (run_dir / "stages/gate/work/ready").touch()
+    proc = subprocess.run([*cli, "resume", str(run_dir)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert manifest(tmp_path, "shards")["runs"] == 1
-    assert manifest(tmp_path, "merge")["status"] == manifest(tmp_path, "train")["status"] == "completed"
-    table = subprocess.run([*cli, "status", str(tmp_path)], capture_output=True, text=True, check=True).stdout
-    assert "completed" in table and "train" in table
+    assert manifest(run_dir, "numbers")["runs"] == 1 and manifest(run_dir, "gate")["runs"] == 2
+    assert (run_dir / "stages/after/out/after.txt").read_text() == "ok\n"
+    table = subprocess.run([*cli, "status", str(run_dir)], capture_output=True, text=True, check=True).stdout
+    assert table.count("completed") == 3
+
+
+def test_unimportable_stage_function_rejected_before_anything_runs(tmp_path):
+    cfg = load_pipeline(DEMO, [f"run_dir={tmp_path}/run", "stages.merge.fn=elab_hpc.hpc.demo_stage:mrege"])
+    with pytest.raises(ConfigError, match=r"stages\.merge\.fn: cannot import"):
+        Pipeline(cfg, show=False).run()
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.timeout(120)

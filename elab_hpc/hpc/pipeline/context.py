@@ -3,6 +3,8 @@
 Folders of a stage (under RUN_DIR/stages/<name>/):
     out/        published outputs (replaced atomically when a run completes)
     work/       survives requeues: checkpoints, array item markers, partial outputs
+A stage may instead be a `command` (argv), run in its output folder with ELAB_OUT_DIR,
+ELAB_WORK_DIR, ELAB_INPUT_<NAME> (an upstream out/ folder), ELAB_PARAMS (JSON), ELAB_ATTEMPT.
 Long stages poll `ctx.stop_requested()` and, when it is set, save a checkpoint and
 `raise Preempted` — the job is then requeued and resumes from that checkpoint.
 """

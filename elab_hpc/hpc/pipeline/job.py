@@ -57,6 +57,8 @@ def _run_command(argv: List[str], ctx: StageContext) -> Dict[str, Any]:
     env = {**os.environ, "ELAB_OUT_DIR": str(ctx.out_dir), "ELAB_WORK_DIR": str(ctx.work_dir),
            "ELAB_INPUTS": json.dumps({k: str(v) for k, v in ctx.inputs.items()}),
            "ELAB_PARAMS": json.dumps(ctx.params), "ELAB_ATTEMPT": str(ctx.attempt)}
+    for name, path in ctx.inputs.items():  # ELAB_INPUT_<NAME>: the upstream stage's out/ folder
+        env["ELAB_INPUT_" + "".join(c if c.isalnum() else "_" for c in name).upper()] = str(path)
     proc = subprocess.run(argv, cwd=ctx.out_dir, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"command {argv} exited with {proc.returncode}")

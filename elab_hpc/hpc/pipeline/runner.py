@@ -25,13 +25,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from elab_hpc.config import PipelineConfig, build_config, check_pipeline, stage_cluster, to_object
-from elab_hpc.errors import UserError
+from elab_hpc.errors import ConfigError, UserError
 from elab_hpc.hpc.auto import make_executor
 from elab_hpc.hpc.core.atomic import atomic_write_text, fsync_dir
 from elab_hpc.hpc.pipeline.context import item_marker
 from elab_hpc.hpc.pipeline.dag import build_graph, downstream, execution_order
 from elab_hpc.hpc.pipeline.hashing import canonical_hash, fingerprint, hash_tree, stage_config_hash
-from elab_hpc.hpc.pipeline.job import StageJob
+from elab_hpc.hpc.pipeline.job import StageJob, import_fn
 from elab_hpc.hpc.pipeline.manifest import Manifest
 
 SNAPSHOT = "pipeline.yaml"
@@ -95,8 +95,14 @@ class Pipeline:
 
     # ---- running
     def validate(self) -> None:
-        """Check every stage's resources against the cluster before anything is written."""
+        """Check every stage's function and resources before anything is written or submitted."""
         for name in self.order:
+            fn = self.specs[name].get("fn")
+            if fn:
+                try:
+                    import_fn(fn)
+                except ConfigError as exc:
+                    raise ConfigError(f"stages.{name}.{exc}") from None
             make_executor(self._stage_cluster(name), self.stage_dir(name) / "jobs").validate()
 
     def _stage_cluster(self, name: str):
