@@ -134,9 +134,15 @@ def run(command: str, workdir: Path, timeout_s: float) -> Outcome:
             "bubblewrap (bwrap) is not installed, so commands cannot run sandboxed; install the `bubblewrap` "
             f"package, point {BWRAP_ENV} at it, or set {UNSAFE_ENV}=1 to run WITHOUT isolation")
     nproc = limits.MAX_PROCESSES + _running_processes(uid if uid is not None else os.getuid())
+    prlimit = shutil.which("prlimit")
+    extra: dict = {"user": uid, "group": uid, "extra_groups": []} if uid is not None else {}
+    if prlimit:  # util-linux's prlimit sets the limits: no Python runs between fork and exec (thread-safe)
+        argv = [prlimit, f"--nproc={nproc}", f"--as={limits.MEMORY_LIMIT_BYTES}", f"--fsize={MAX_FILE_BYTES}",
+                f"--nofile={limits.MAX_OPEN_FILES}", "--core=0", "--", *argv]
+    else:
+        extra["preexec_fn"] = _limiter(nproc)
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_limiter(nproc),
-                            **({"user": uid, "group": uid, "extra_groups": []} if uid is not None else {}))
+                            stderr=subprocess.PIPE, start_new_session=True, **extra)
     out = {proc.stdout: bytearray(), proc.stderr: bytearray()}
     sel = selectors.DefaultSelector()
     for f in out:
