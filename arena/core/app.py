@@ -89,6 +89,22 @@ def _simplify(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _inline_refs(schema: Any, defs: dict[str, Any], depth: int = 0) -> Any:
+    """Replace `{"$ref": "#/$defs/X"}` by X itself: agents and validators then need no resolver."""
+    if depth > 20:
+        return schema
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            target = defs.get(ref.split("/")[-1], {})
+            merged = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+            return _inline_refs(merged, defs, depth + 1)
+        return {k: _inline_refs(v, defs, depth + 1) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline_refs(v, defs, depth + 1) for v in schema]
+    return schema
+
+
 def _output_schema(returns: dict[str, Any] | None) -> dict[str, Any]:
     if not returns:
         return {"type": "object"}
@@ -128,7 +144,8 @@ def build_spec(app: str, fn: Callable[..., dict], *, name: str | None, annotatio
         __config__=ConfigDict(extra="forbid", str_max_length=None),
         **fields,
     )
-    schema = _simplify(model.model_json_schema())
+    raw = model.model_json_schema()
+    schema = _simplify(_inline_refs(raw, raw.get("$defs", {})))
     schema.setdefault("properties", {})
     schema["additionalProperties"] = False
     return ToolSpec(

@@ -138,3 +138,15 @@ def test_seed_is_deterministic_and_scales():
     assert a.image == b.image
     n_small = a.record_count()
     assert 500 <= n_small <= 3000, n_small
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 11])
+def test_any_seed_builds_a_consistent_world(seed):
+    """Seeders must not depend on lucky draws (e.g. sampling more items than a small team has)."""
+    from arena.core.registry import load_apps
+    from arena.core.world import World
+
+    world = World(load_apps(), seed=seed, scale="small")
+    with world.episode() as ep:
+        assert ep.query("SELECT * FROM pragma_foreign_key_check") == []
+        assert ep.query("SELECT COUNT(*) AS n FROM users")[0]["n"] >= 40

@@ -69,9 +69,10 @@ def _seed_issues(ctx, rng, projects: list[dict], n_issues: int) -> None:
                        rng.choices(*PRIORITY_W)[0], itype, created, created,
                        "2026-02-27T17:00:00" if group == "completed" else None,
                        rng.choice([None, 1, 2, 3, 5, 8]), rng.choice(p["members"])))
-        for uid in rng.sample(p["members"], rng.choice([0, 1, 1, 1, 2])):
+        # min(): a small project may have fewer members/labels than the draw asks for
+        for uid in rng.sample(p["members"], min(len(p["members"]), rng.choice([0, 1, 1, 1, 2]))):
             assignees.append((next_id, uid))
-        for lid in rng.sample(p["labels"], rng.choice([0, 1, 1, 2])):
+        for lid in rng.sample(p["labels"], min(len(p["labels"]), rng.choice([0, 1, 1, 2]))):
             labels.append((next_id, lid))
         if sprint is not None:
             cycles.append((p["cycles"][sprint], next_id))
