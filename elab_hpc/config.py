@@ -108,7 +108,7 @@ def _key_exists(cfg: DictConfig, dotted: str) -> bool:
     return True
 
 
-def _suggest(key: str, known: List[str]) -> str:
+def suggest_key(key: str, known: List[str]) -> str:
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
@@ -136,7 +136,7 @@ def _merge(base: DictConfig, other: Any, source: str) -> DictConfig:
     except OmegaConfBaseException as exc:
         key = _error_key(exc)
         msg = str(exc).splitlines()[0]
-        hint = "" if key in known or "did you mean" in msg.lower() else _suggest(key, known)
+        hint = "" if key in known or "did you mean" in msg.lower() else suggest_key(key, known)
         raise ConfigError(f"{source}: invalid key '{key}': {msg}{hint}") from None
 
 
@@ -147,7 +147,7 @@ def apply_overrides(cfg: DictConfig, overrides: List[str], source: str = "overri
         key, value, adding = _parse_override(item)
         if not adding and not _key_exists(cfg, key):
             raise ConfigError(
-                f"{source} '{item}': unknown key '{key}'{_suggest(key, _flat_keys(cfg))}"
+                f"{source} '{item}': unknown key '{key}'{suggest_key(key, _flat_keys(cfg))}"
             )
         try:
             parsed = yaml.safe_load(value) if value != "" else ""
@@ -205,11 +205,11 @@ def cluster_profile_path(name: str) -> Path:
     if not path.is_file():
         known = sorted(p.stem for p in (CONFIG_ROOT / "cluster").glob("*.yaml"))
         raise ConfigError(f"cluster: unknown profile '{name}' (known: {', '.join(known)})"
-                          f"{_suggest(name, known)}")
+                          f"{suggest_key(name, known)}")
     return path
 
 
-def _check_cluster(c: ClusterConfig, where: str = "cluster") -> None:
+def check_cluster(c: ClusterConfig, where: str = "cluster") -> None:
     if c.backend not in BACKENDS:
         raise ConfigError(f"{where}.backend: '{c.backend}' is not one of {', '.join(BACKENDS)}")
     for key in ("nodes", "tasks_per_node", "cpus_per_task", "time_min", "array_parallelism"):
@@ -241,7 +241,7 @@ def load_cluster(profile: str | Path = "local", overrides: List[str] | None = No
     path = Path(profile) if str(profile).endswith(".yaml") else cluster_profile_path(str(profile))
     cfg = load_config(ClusterConfig, path, overrides)
     obj = to_object(cfg)
-    _check_cluster(obj)
+    check_cluster(obj)
     return obj
 
 
@@ -263,7 +263,7 @@ def load_pipeline(path: Path | str, overrides: List[str] | None = None) -> DictC
 
 def check_pipeline(cfg: DictConfig) -> None:
     obj: PipelineConfig = to_object(cfg)
-    _check_cluster(obj.cluster)
+    check_cluster(obj.cluster)
     if not obj.stages:
         raise ConfigError("stages: a pipeline needs at least one stage")
     for name, st in obj.stages.items():
@@ -277,14 +277,14 @@ def check_pipeline(cfg: DictConfig) -> None:
         for dep in st.inputs:
             if dep not in obj.stages:
                 raise ConfigError(f"{where}.inputs: unknown stage '{dep}'"
-                                  f"{_suggest(dep, list(obj.stages))}")
+                                  f"{suggest_key(dep, list(obj.stages))}")
         if st.kind == "array" and (st.items < 1 or st.shards < 1):
             raise ConfigError(f"{where}: array stages need items >= 1 and shards >= 1")
         known = set(ClusterConfig.__dataclass_fields__)
         for key in st.resources:
             if key not in known:
                 raise ConfigError(f"{where}.resources.{key}: unknown cluster key"
-                                  f"{_suggest(key, sorted(known))}")
+                                  f"{suggest_key(key, sorted(known))}")
 
 
 def stage_cluster(cluster: ClusterConfig, resources: Dict[str, Any], where: str) -> ClusterConfig:
@@ -292,5 +292,5 @@ def stage_cluster(cluster: ClusterConfig, resources: Dict[str, Any], where: str)
     base = OmegaConf.structured(cluster)
     cfg = _merge(base, dict(resources), where + ".resources")
     obj = to_object(cfg)
-    _check_cluster(obj, where + ".resources")
+    check_cluster(obj, where + ".resources")
     return obj

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
-from elab_hpc.errors import UserError
 
 EPILOG = """\
 A pipeline is a DAG of stages (configs/pipeline/*.yaml). Each stage run writes a manifest

@@ -19,14 +19,14 @@ from typing import Any, Callable, Iterable, List, Optional, Sequence
 
 import submitit
 
-from elab_hpc.config import ClusterConfig, _check_cluster
+from elab_hpc.config import ClusterConfig, check_cluster
 
 
 class Executor(abc.ABC):
     backend: str = "?"
 
     def __init__(self, cluster: ClusterConfig, folder: Path | str):
-        _check_cluster(cluster)
+        check_cluster(cluster)
         self.cluster = cluster
         self.folder = Path(folder).resolve()  # created at the first submission
         self._validated = False

@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Dict, List
 
-from elab_hpc.config import ClusterConfig, _suggest, job_cpus_per_task, job_mem_gb
+from elab_hpc.config import ClusterConfig, suggest_key, job_cpus_per_task, job_mem_gb
 from elab_hpc.errors import ConfigError, UserError
 
 
@@ -93,7 +93,7 @@ def check_request(c: ClusterConfig, parts: Dict[str, PartitionInfo] | None = Non
     elif c.partition not in parts:
         known = sorted(parts)
         raise ConfigError(f"cluster.partition: unknown partition '{c.partition}' "
-                          f"(sinfo lists: {', '.join(known)}){_suggest(c.partition, known)}")
+                          f"(sinfo lists: {', '.join(known)}){suggest_key(c.partition, known)}")
     else:
         part = parts[c.partition]
     where = f"partition '{part.name}'"
