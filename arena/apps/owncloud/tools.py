@@ -74,8 +74,8 @@ def upload_file(ctx, local_path: LocalPath, remote_path: RemotePath) -> dict:
 
 @app.tool(destructive=True, idempotent=True, returns={"local_path": "string", "size": "integer"})
 def download_file(ctx, remote_path: RemotePath, local_path: LocalPath) -> dict:
-    """Download a file from ownCloud to the local disk (overwrites a local file; if local_path is a
-    directory, the file keeps its name inside it)."""
+    """Download a file from ownCloud to the local disk (overwrites a local file and creates missing local
+    folders; if local_path is a directory, the file keeps its name inside it)."""
     src = store.need(ctx, store.norm(remote_path))
     store.require(ctx, src["path"], "read")
     if src["is_folder"]:
