@@ -15,7 +15,8 @@ again after ~10 s (cred_expire=10), not SLURM's default 120 s.
   partitions, ports), `.env()`, `.status()` (dict), `.is_up()`. Do not call `.down()` on it.
 - Job output: give jobs a path under the test's `tmp_path` (jobs run as root on this host).
 - It is brought down (every daemon, by pid) at the end of the session; its run dir is removed
-  unless ELAB_KEEP_DEVCLUSTER=1 (keep it to read the daemons' logs under <run_dir>/log).
+  unless ELAB_KEEP_DEVCLUSTER=1 (keep it to read the daemons' logs under <run_dir>/log). A
+  watchdog process brings it down too if the session is killed before its teardown runs.
 
 Mark tests that use it with `@pytest.mark.slurm`. They are skipped, with the reason, only when
 this is not root or the SLURM/munge/MariaDB programs are missing; with ELAB_REQUIRE_SLURM=1
@@ -66,6 +67,7 @@ def skip_or_fail_without_slurm() -> None:
 def devcluster():
     skip_or_fail_without_slurm()
     from elab_hpc.hpc.devcluster import DevCluster
+    from elab_hpc.hpc.devcluster.watchdog import start_watchdog
 
     # short path: the munge and MariaDB unix sockets live in it (108-byte limit)
     run_dir = tempfile.mkdtemp(prefix="elab-dc-", dir="/tmp")
@@ -73,6 +75,7 @@ def devcluster():
     saved = {key: os.environ.get(key) for key in cluster.env()}
     try:
         cluster.up()
+        start_watchdog(cluster)  # stops the daemons should this session be killed
         os.environ.update(cluster.env())
         yield cluster
     finally:

@@ -14,6 +14,7 @@ import pytest
 
 from elab_hpc.errors import ConfigError
 from elab_hpc.hpc.devcluster import DevCluster, DevClusterError
+from elab_hpc.hpc.devcluster.watchdog import start_watchdog
 
 pytestmark = pytest.mark.slurm
 CLI = [sys.executable, "-m", "elab_hpc.cli"]
@@ -134,7 +135,7 @@ def test_bad_settings_are_rejected_before_anything_starts(devcluster):
 
 
 @pytest.mark.timeout(120)
-def test_dead_daemon_restart_down_by_pid_and_failed_start_cleanup(devcluster):
+def test_restart_watchdog_down_by_pid_and_failed_start_cleanup(devcluster):
     """A second, short-lived cluster (~3 s to start) on other ports; the session one stays up."""
     with tempfile.TemporaryDirectory(prefix="elab-dc-", dir="/tmp") as rd:
         cluster = DevCluster.with_free_ports(rd)
@@ -149,6 +150,16 @@ def test_dead_daemon_restart_down_by_pid_and_failed_start_cleanup(devcluster):
             assert not st["up"] and st["accounting"]["ok"]
             assert [d["name"] for d in st["daemons"] if not d["alive"]] == ["slurmctld"]
             assert cluster.up() == "started" and cluster.is_up()
+            # the owner of a cluster dies without teardown: its watchdog stops every daemon
+            owner = subprocess.Popen(["sleep", "60"])
+            watchdog = start_watchdog(cluster, owner.pid)
+            pids = cluster.daemon_pids()
+            owner.kill()
+            owner.wait()
+            os.waitpid(watchdog, 0)  # it exits once it has stopped the cluster
+            assert not any(pid_alive(p) for p in pids.values()), cluster.daemon_pids()
+            # down by pid
+            assert cluster.up() == "started"
             pids = cluster.daemon_pids()
             assert all(pid_alive(p) for p in pids.values()), pids
             assert sorted(cluster.down()) == sorted(pids)

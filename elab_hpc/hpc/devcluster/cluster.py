@@ -14,11 +14,13 @@ exist so that configs written for the real cluster submit unchanged; they declar
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
 import subprocess
 import time
+from contextlib import contextmanager
 
 from elab_hpc.errors import ConfigError, UserError
 from elab_hpc.hpc.devcluster import config as conf
@@ -186,6 +188,22 @@ class DevCluster:
             raise DevClusterError("the dev cluster runs its daemons as root (SlurmUser=root); "
                                   "run `elab-hpc cluster up` as root")
         timeout = self.settings.start_timeout if timeout is None else timeout
+        if not self.run_dir.exists() or not any(self.run_dir.iterdir()):
+            self._check_ports()  # a clash in a fresh run dir must leave nothing behind
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            return self._up_locked(timeout, say)
+
+    @contextmanager
+    def _locked(self):
+        with open(self.layout.lock, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _up_locked(self, timeout: float, say) -> str:
         if all(pid is not None for pid in self.daemon_pids().values()):
             # every daemon runs: never restart a working cluster, only wait for it to answer
             saved = load_settings(None, self.run_dir)
@@ -309,9 +327,10 @@ class DevCluster:
         run dir started, by pid, waiting for each to exit. Returns the daemons that were running."""
         if not self.layout.pid_dir.exists():
             return []
-        if dmn.read_pid(self.layout, "slurmctld") is not None:
-            self._cancel_all_jobs(job_grace)
-        return self._stop_all()
+        with self._locked():
+            if dmn.read_pid(self.layout, "slurmctld") is not None:
+                self._cancel_all_jobs(job_grace)
+            return self._stop_all()
 
     def _cancel_all_jobs(self, grace: float) -> None:
         """scancel every job and wait (KillWait + a little) until none is left running."""

@@ -38,7 +38,7 @@ class Daemon:
 
 
 # ---- pid bookkeeping -------------------------------------------------------------------------
-def _start_ticks(pid: int) -> int | None:
+def start_ticks(pid: int) -> int | None:
     """Start time of `pid` in clock ticks since boot, None if no such (live) process."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -57,7 +57,7 @@ def read_pid(lay: RunLayout, name: str) -> int | None:
         pid, ticks = int(pid_s), int(ticks_s)
     except (FileNotFoundError, ValueError):
         return None
-    return pid if _start_ticks(pid) == ticks else None
+    return pid if start_ticks(pid) == ticks else None
 
 
 def recorded_daemons(lay: RunLayout) -> list[str]:
@@ -76,7 +76,7 @@ def _reap(pid: int) -> None:
 
 def is_alive(pid: int) -> bool:
     _reap(pid)
-    return _start_ticks(pid) is not None
+    return start_ticks(pid) is not None
 
 
 # ---- start / stop -------------------------------------------------------------------------
@@ -95,7 +95,7 @@ def start(lay: RunLayout, daemon: Daemon, timeout: float) -> int:
                                "mariadb-server") from None
     finally:
         out.close()
-    ticks = _start_ticks(proc.pid)
+    ticks = start_ticks(proc.pid)
     lay.pidfile(daemon.name).write_text(f"{proc.pid} {ticks}\n")
     deadline = time.monotonic() + timeout
     while True:
@@ -126,7 +126,8 @@ def stop(lay: RunLayout, name: str, grace: float = 15.0) -> bool:
             _signal(pid, signal.SIGKILL)
             while is_alive(pid):
                 time.sleep(0.05)
-    lay.pidfile(name).unlink(missing_ok=True)
+    if read_pid(lay, name) is None:  # keep a pid file that names a newer process
+        lay.pidfile(name).unlink(missing_ok=True)
     return stopped
 
 

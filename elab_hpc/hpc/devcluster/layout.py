@@ -33,6 +33,11 @@ class RunLayout:
                     f"{MAX_SOCKET_PATH} bytes (unix socket limit); choose a shorter --run-dir")
         return layout
 
+    @property
+    def lock(self) -> Path:
+        """flock'ed by up/down so two processes never start and stop the same cluster at once."""
+        return self.root / "lock"
+
     # configuration (slurmdbd.conf must sit next to slurm.conf: slurmdbd has no -f)
     @property
     def etc(self) -> Path:
