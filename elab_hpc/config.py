@@ -47,11 +47,11 @@ class ClusterConfig:
     constraint: Optional[str] = None
     # warning signal before the kill: sbatch --signal=<signal>@<signal_grace_s>
     signal: str = "USR2"
-    signal_grace_s: int = 60
+    signal_grace_s: int = 30
     requeue: bool = True
     max_requeues: int = 3
     setup: List[str] = field(default_factory=list)  # shell lines before the job (module loads)
-    array_parallelism: int = 64
+    array_parallelism: int = 2  # local processes on a small machine; SLURM profiles set their own
     extra_sbatch: Dict[str, str] = field(default_factory=dict)
     log_dir: str = ".elab/jobs"  # submitit folders when no run dir is given
     poll_interval_s: float = 1.0
