@@ -331,16 +331,18 @@ class ArgFiller:
         if param in recipe:
             return self.render(recipe[param], rng, recipe, action.app)
         fresh = self.is_fresh(action, param)
-        slot = self.slots.param_slot(action, param)
-        if not fresh and local is not None and is_reference(param):
-            f = local.latest(slot)
-            if f is not None:
+        slots = [] if fresh else [s for s, kind in self.slots.param_slots(action, param, schema) if kind == "key"]
+        if local is not None:
+            # newest first: the step just made is what the next one most likely acts on
+            found = [f for s in slots for f in local.get(s)]
+            for f in sorted(found, key=lambda f: -f.step):
                 value = coerce(f.value, schema)
                 if value is not None:
                     uses.append((f.step, f.field, param))
                     return value
-        if not fresh and schema.get("type") not in ("array", "object"):
-            candidates = self.glob.get(slot)
+        if slots and schema.get("type") not in ("array", "object"):
+            own = self.glob.get(slots[0])  # the app's own values first, cross-app (*:email) next
+            candidates = own or [f for s in slots[1:] for f in self.glob.get(s)]
             if candidates:
                 value = coerce(rng.choice(candidates).value, schema)
                 if value is not None:

@@ -120,13 +120,16 @@ class TemplateComposer:
             src_action = self.action(src)
             ent = self.entity_name(entity_of(src_action).rsplit("_", 1)[-1] if src_action.op != "CREATE"
                                    else entity_of(src_action))
+            src_entity = entity_of(src_action)
+            own = use[1] in ("id", "iid", "name", f"{src_entity}_id", f"{src_entity.rsplit('_', 1)[-1]}_id")
+            of = "" if own else f"the {use[1].replace('_', ' ')} of "
             if src_action.op == "CREATE":
-                return f"the new {ent}"
+                return f"{of}the new {ent}"
             label = self._used_label(steps, use[0], use[1], value)
             if label and label != str(value):
-                return f"the {ent} '{label}'"
+                return f"{of}the {ent} '{label}'"
             mentioned.add(str(value))
-            return f"the {ent} {value}"
+            return f"the {ent} {value}" if own else f"{of}the {ent} ({value})"
         slot = self.ctx.slotmap.param_slot(action, param)
         mentioned.add(str(value))
         hit = self._labels.get((slot, str(value)))
@@ -150,10 +153,17 @@ class TemplateComposer:
             if isinstance(parsed, dict):
                 parts = [p for p in (self._content(k, v, mentioned) for k, v in parsed.items()) if p]
                 return ", ".join(parts) if parts else None
-        mentioned.update(scalar_values(value))
         human = param.replace("_", " ")
-        if isinstance(value, (list, dict)):
-            return f"{human} {_short(value)}"
+        if isinstance(value, dict):
+            inner = [p for p in (self._content(k, v, mentioned) for k, v in value.items()) if p]
+            return f"{human} ({', '.join(inner)})" if inner else None
+        if isinstance(value, list):
+            if all(isinstance(v, dict) for v in value):
+                inner = [self._content("item", v, mentioned) for v in value]
+                return f"{human}: " + "; ".join(i[len("item "):] for i in inner if i)
+            mentioned.update(scalar_values(value))
+            return f"{human} " + ", ".join(str(v) for v in value)
+        mentioned.update(scalar_values(value))
         if isinstance(value, bool):
             return f"{human} {'on' if value else 'off'}"
         if isinstance(value, str) and len(value) > 40:
@@ -174,7 +184,11 @@ class TemplateComposer:
             if param in QUIET_PARAMS:
                 continue
             fresh = self.ctx.filler.is_fresh(action, param)
-            if is_reference(param) and not fresh and not isinstance(value, (list, dict)):
+            if isinstance(value, (list, dict)):
+                c = self._content(param, value, mentioned)  # lists (recipients, lines) are spelled out
+                if c:
+                    content.append(c)
+            elif is_reference(param) and not fresh:
                 refs.append(self.describe_ref(steps, i, param, value, mentioned))
             elif param in ("name", "title") and not name_part and isinstance(value, str):
                 name_part = f" '{value}'"
@@ -302,7 +316,7 @@ class TemplateComposer:
         thoughts = [self.thought(steps, i, phrases[i + 1]) for i in range(len(steps) - 1)]
         head, covered = self._pattern(steps, mentioned)
         request, answer_checks, answer = self._answer(steps)
-        parts = ([head] if head else []) + phrases[covered:]
+        parts = ([head[:1].lower() + head[1:]] if head else []) + phrases[covered:]
         if request:
             parts[-1] = f"{parts[-1]}, and {request}"
         apps = []

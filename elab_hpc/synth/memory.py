@@ -72,6 +72,9 @@ class SlotMap:
         """Slots a parameter can read, with the kind of data flow: `key` (the value itself is
         passed on: an id, a name, an address) or `mention` (free text refers to an earlier title)."""
         out = [(self.param_slot(action, param), "key")] if is_reference(param) else []
+        role = entity_of_param(param)
+        if role and param not in ("id",) and f"{action.app}:{role}" != out[0][0]:
+            out.append((f"{action.app}:{role}", "key"))  # source_branch is a branch (by name)
         desc = str(schema.get("description", "")).lower()
         kind = schema.get("type")
         if param in EMAIL_PARAMS or "e-mail" in desc or "email" in desc:
