@@ -19,7 +19,7 @@ Partitions cpu (default), a100 and h200 all cover both nodes; each core takes up
 All state (configs, logs, pids, spool, munge key, MariaDB datadir) lives in one run directory:
 --run-dir, else ${ENV_RUN_DIR}, else ~/.elab/devcluster. Runs as root.
 
-  elab-hpc cluster up                 # start (idempotent; ~3 s from nothing)
+  elab-hpc cluster up                 # start (idempotent; ~3 s from nothing on an idle host)
   eval "$(elab-hpc cluster env)"      # point sbatch/squeue/sacct at it
   sbatch --array=0-7 --wrap 'hostname'
   elab-hpc cluster status [--json]

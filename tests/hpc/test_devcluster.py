@@ -1,6 +1,7 @@
 """The dev SLURM cluster, tested against the real daemons (see `devcluster` in conftest.py)."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -102,6 +103,8 @@ def test_up_is_idempotent_and_cli_env_points_clients_at_the_cluster(devcluster):
     rd = str(devcluster.run_dir)
     assert "already up" in subprocess.run([*CLI, "cluster", "up", "--run-dir", rd],
                                           capture_output=True, text=True, timeout=60).stderr
+    st = json.loads(run(*CLI, "cluster", "status", "--run-dir", rd, "--json"))
+    assert st["up"] and st["accounting"]["ok"] and len(st["nodes"]) == 2
     # a client shell that knows nothing but `eval "$(elab-hpc cluster env)"`
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM")}
     env["ELAB_DEVCLUSTER_DIR"] = rd
@@ -118,6 +121,8 @@ def test_bad_settings_are_rejected_before_anything_starts(devcluster):
             DevCluster(rd, {"cred_expire": 1})
         with pytest.raises(ConfigError, match="default_partition"):
             DevCluster(rd, {"default_partition": "gpu"})
+        with pytest.raises(ConfigError, match="unix socket"):
+            DevCluster(os.path.join(rd, "x" * 100))
         # the ports of the running session cluster are taken: refused, nothing written
         clash = DevCluster(rd, {"base_port": devcluster.settings.base_port})
         with pytest.raises(ConfigError, match="ports in use"):
