@@ -308,9 +308,17 @@ class DevCluster:
     def _ensure_cluster_registered(self, say) -> None:
         """Called right before slurmctld starts, so it finds its cluster in the database."""
         say(f"registering cluster {self.settings.cluster_name} in accounting")
-        proc = self._run("sacctmgr", "-n", "-P", "show", "cluster", "format=cluster", timeout=30)
-        if self.settings.cluster_name not in proc.stdout.split():
-            self._run("sacctmgr", "-i", "add", "cluster", self.settings.cluster_name, timeout=30)
+        name = self.settings.cluster_name
+        try:
+            proc = self._run("sacctmgr", "-n", "-P", "show", "cluster", "format=cluster",
+                             timeout=60)
+            if name not in proc.stdout.split():
+                self._run("sacctmgr", "-i", "add", "cluster", name, timeout=60)
+        except (DevClusterError, subprocess.TimeoutExpired) as exc:
+            raise dmn.DaemonError("slurmdbd", f"could not register cluster {name}: {exc}",
+                                  dmn.log_tail(self.layout, "slurmdbd"),
+                                  "slurmdbd must reach MariaDB and munged (see both logs)"
+                                  ) from None
 
     # ---- down ----------------------------------------------------------------------------
     def _stop_all(self) -> list[str]:
