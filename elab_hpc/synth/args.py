@@ -27,7 +27,7 @@ import yaml
 
 from elab_hpc.config import CONFIG_ROOT
 from elab_hpc.errors import ConfigError
-from elab_hpc.synth.memory import EMAIL, Found, LocalMemory, Memory, SlotMap, entity_of, is_reference
+from elab_hpc.synth.memory import EMAIL, Found, LocalMemory, Memory, SlotMap, entity_of, is_reference, scalar_fields
 
 DEFAULT_VALUES = CONFIG_ROOT / "synth" / "values.yaml"
 TEXT_PARAMS = {"body", "description", "note", "reason", "remarks", "comment", "message", "commit_message",
@@ -82,7 +82,10 @@ class ArgFiller:
         self.optional_prob = optional_prob
         self.fresh_params = set(self.values["fresh_params"])
         self.fresh_identity_tools = set(self.values["fresh_identity_tools"])
+        self.fresh_tool_params: Dict[str, List[str]] = dict(self.values["fresh_tool_params"] or {})
+        self.identity_params = set(self.values["identity_params"] or [])
         self._folders: Dict[str, List[str]] = {}
+        self._together_cache: Dict[str, List[Dict[str, Any]]] = {}
 
     # -- text -------------------------------------------------------------------------
     def _vocab(self, rng: random.Random) -> Dict[str, str]:
@@ -166,7 +169,8 @@ class ArgFiller:
             lo, hi = (int(x) for x in arg.split("-"))
             return rng.randint(lo, hi)
         if name == "choice":
-            return rng.choice(arg.split("|"))
+            pick = rng.choice(arg.split("|"))
+            return int(pick) if re.fullmatch(r"-?\d+", pick) else pick
         if name in ("date", "datetime"):
             return self._date(rng, offset or "+1", with_time=name == "datetime")
         if name == "email":
@@ -198,7 +202,21 @@ class ArgFiller:
 
     # -- schema-driven generation ---------------------------------------------------------
     def generate(self, action: Any, param: str, schema: Dict[str, Any], rng: random.Random,
-                 local: Optional[LocalMemory], ctx: Dict[str, Any], uses: List[Tuple[int, str, str]]) -> Any:
+                 local: Optional[LocalMemory], ctx: Dict[str, Any], uses: List[Tuple[int, str, str]],
+                 required: bool = True) -> Any:
+        """A value for `param` from its schema alone (plus the vocabulary); None if there is none."""
+        value = self._generate(action, param, schema, rng, local, ctx, uses, required)
+        pattern = schema.get("pattern")
+        if isinstance(value, str) and pattern and not re.search(pattern, value):
+            for variant in (_slug(value), _slug(value).replace("-", "_"), "item-" + str(rng.randint(100, 999))):
+                if re.search(pattern, variant):
+                    return variant
+            return None
+        return value
+
+    def _generate(self, action: Any, param: str, schema: Dict[str, Any], rng: random.Random,
+                  local: Optional[LocalMemory], ctx: Dict[str, Any], uses: List[Tuple[int, str, str]],
+                  required: bool) -> Any:
         kind = schema.get("type")
         desc = str(schema.get("description", "")).lower()
         if "enum" in schema:
@@ -289,20 +307,44 @@ class ArgFiller:
             return f"feature/{_slug(self.title(rng))[:24]}-{rng.randint(10, 99)}"
         if param == "file_path" and self.is_fresh(action, param):
             return f"{self._folder(action.app, rng).rstrip('/')}/{_slug(self.title(rng))}.md"
-        pattern = schema.get("pattern")
+        if not required:
+            return None  # an optional string we know nothing about is better left out
         value = _slug(self.title(rng)).replace("-", "_")
-        if pattern and not re.match(pattern, value):
-            value = "item_" + str(rng.randint(100, 999))
         return value
+
+    def _together(self, action: Any) -> List[Dict[str, Any]]:
+        """Harvested records that give values for two or more of the tool's reference parameters
+        at once (an issue together with ITS project): mixing values from different records would
+        ask for issue 6 of a project that has no issue 6."""
+        if action.name in self._together_cache:
+            return self._together_cache[action.name]
+        params = {p: {s for s, k in self.slots.param_slots(action, p, spec.schema) if k == "key"}
+                  for p, spec in action.params.items() if is_reference(p) and not self.is_fresh(action, p)}
+        params = {p: s for p, s in params.items() if s}
+        out: List[Dict[str, Any]] = []
+        if len(params) >= 2:
+            for key, items in self.glob.records.items():
+                app, entity = key.split(":", 1)
+                if app != action.app:
+                    continue
+                for item in items:
+                    slots: Dict[str, Any] = {}
+                    for fld, val in scalar_fields(item):
+                        for slot in self.slots.field_slots(app, entity, fld, val):
+                            slots.setdefault(slot, val)
+                    got = {p: slots[next(iter(ss & slots.keys()))] for p, ss in params.items() if ss & slots.keys()}
+                    if len(got) >= 2:
+                        out.append(got)
+        self._together_cache[action.name] = out[:64]
+        return self._together_cache[action.name]
 
     def is_fresh(self, action: Any, param: str) -> bool:
         """Does `param` name the record a CREATE makes (so it gets a new value, never a found one)?"""
         if action.op != "CREATE":
             return False
-        if param in self.fresh_params:
+        if param in self.fresh_params or param in self.fresh_tool_params.get(action.name, ()):
             return True
-        return action.name in self.fresh_identity_tools and param in ("email", "user_id", "login", "file_path",
-                                                                       "destination_path", "destination")
+        return action.name in self.fresh_identity_tools and param in self.identity_params
 
     # -- the filler -----------------------------------------------------------------------
     def fill(self, action: Any, rng: random.Random, local: Optional[LocalMemory] = None,
@@ -312,12 +354,16 @@ class ArgFiller:
         uses: List[Tuple[int, str, str]] = []
         ctx: Dict[str, Any] = {}
         recipe = self.values["recipes"].get(action.name, {}) if isinstance(self.values["recipes"], dict) else {}
-        for param, spec in action.params.items():
+        together = self._together(action)
+        if together:
+            ctx["_record"] = rng.choice(together)
+        for param, spec in sorted(action.params.items(), key=lambda kv: _end_like(kv[0])):
             if not spec.required and rng.random() >= self.optional_prob:
                 if not (use_local and local is not None and local.has(self.slots.param_slot(action, param))
                         and is_reference(param)):
                     continue  # optional and not a data-flow key this trajectory can feed
-            value = self._value(action, param, spec.schema, rng, local if use_local else None, recipe, ctx, uses)
+            value = self._value(action, param, spec.schema, rng, local if use_local else None, recipe, ctx, uses,
+                                spec.required)
             if value is None:
                 if spec.required:
                     return None
@@ -327,7 +373,7 @@ class ArgFiller:
 
     def _value(self, action: Any, param: str, schema: Dict[str, Any], rng: random.Random,
                local: Optional[LocalMemory], recipe: Dict[str, Any], ctx: Dict[str, Any],
-               uses: List[Tuple[int, str, str]]) -> Any:
+               uses: List[Tuple[int, str, str]], required: bool = True) -> Any:
         if param in recipe:
             return self.render(recipe[param], rng, recipe, action.app)
         fresh = self.is_fresh(action, param)
@@ -340,6 +386,11 @@ class ArgFiller:
                 if value is not None:
                     uses.append((f.step, f.field, param))
                     return value
+        record = ctx.get("_record") or {}
+        if param in record and not (local is not None and any(local.has(s) for s in slots)):
+            value = coerce(record[param], schema)
+            if value is not None:
+                return value
         if slots and schema.get("type") not in ("array", "object"):
             own = self.glob.get(slots[0])  # the app's own values first, cross-app (*:email) next
             candidates = own or [f for s in slots[1:] for f in self.glob.get(s)]
@@ -347,7 +398,12 @@ class ArgFiller:
                 value = coerce(rng.choice(candidates).value, schema)
                 if value is not None:
                     return value
-        return self.generate(action, param, schema, rng, local, ctx, uses)
+        return self.generate(action, param, schema, rng, local, ctx, uses, required)
+
+
+def _end_like(param: str) -> bool:
+    # end dates are filled after start dates so they can follow them
+    return any(w in param for w in ("end", "to_", "max", "due", "close", "fin"))
 
 
 def _strip_refs(schema: Any) -> Any:

@@ -14,6 +14,7 @@ parameters (consumer side), so the tool graph and the argument filler agree on w
 """
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections import defaultdict
@@ -36,16 +37,23 @@ TEXT_PARAMS = ("body", "description", "note", "reason", "remarks", "comment", "m
 REFERENCE_EXTRA = ("department", "designation", "leave_type", "expense_type", "shift_type", "job_opening",
                    "project_identifier", "issue_identifier", "destination_path", "source_path", "report_name",
                    "object", "objects", "collection", "database", "users", "attendees", "cc", "customer")
+# parameters that take the same values as another slot of their app
+ROLE_EXTRA = {"source_path": "file_path", "source": "file_path", "remote_path": "file_path"}
 MAX_PER_SLOT = 64  # enough variety per slot; more only costs memory
 MAX_ITEMS_PER_LIST = 25
 
 
 def entity_of(action: Any) -> str:
     """The tool's main entity (`list_issues` → issue), from its name or its first produced entity."""
-    _, words = split_name(action.app, action.tool)
+    return _entity(action.app, action.tool, tuple(action.produces))
+
+
+@functools.lru_cache(maxsize=4096)
+def _entity(app: str, tool: str, produces: Tuple[str, ...]) -> str:
+    _, words = split_name(app, tool)
     if words:
         return singular("_".join(words))
-    return action.produces[0] if action.produces else action.tool
+    return produces[0] if produces else tool
 
 
 class SlotMap:
@@ -53,6 +61,7 @@ class SlotMap:
 
     def __init__(self, aliases: Optional[AliasTable] = None):
         self.aliases = aliases or AliasTable.load()
+        self._base: Dict[Tuple[str, str, str, bool], List[str]] = {}
 
     def entity_key(self, app: str, entity: str) -> str:
         """Canonical id parameter of an entity in an app (plane project → workspace_id)."""
@@ -68,12 +77,25 @@ class SlotMap:
             return f"{action.app}:{self.entity_key(action.app, entity_of(action))}"
         return f"{action.app}:{param}"
 
+    def _base_slots(self, app: str, entity: str, fld: str, stringy: bool) -> List[str]:
+        slots = [f"{app}:{self.aliases.canonical(app, fld)}"]
+        last = entity.rsplit("_", 1)[-1]
+        if fld == "id" or fld == f"{entity}_id":
+            slots.append(f"{app}:{self.entity_key(app, entity)}")
+            if last != entity:  # list_project_issues items are issues
+                slots.append(f"{app}:{self.entity_key(app, last)}")
+        if fld == "iid":
+            slots.append(f"{app}:{entity}_iid")
+        if fld in ("name", "identifier") and stringy:
+            slots.append(f"{app}:{entity}")  # e.g. a channel or a group passed by name
+        return slots
+
     def param_slots(self, action: Any, param: str, schema: Dict[str, Any]) -> List[Tuple[str, str]]:
         """Slots a parameter can read, with the kind of data flow: `key` (the value itself is
         passed on: an id, a name, an address) or `mention` (free text refers to an earlier title)."""
         out = [(self.param_slot(action, param), "key")] if is_reference(param) else []
-        role = entity_of_param(param)
-        if role and param not in ("id",) and f"{action.app}:{role}" != out[0][0]:
+        role = ROLE_EXTRA.get(param) or entity_of_param(param)
+        if role and param != "id" and (f"{action.app}:{role}", "key") not in out:
             out.append((f"{action.app}:{role}", "key"))  # source_branch is a branch (by name)
         desc = str(schema.get("description", "")).lower()
         kind = schema.get("type")
@@ -90,16 +112,11 @@ class SlotMap:
         graph from schemas) the cross-app slots are judged by the field's name alone."""
         if isinstance(value, bool) or isinstance(value, (dict, list)):
             return []
-        slots = [f"{app}:{self.aliases.canonical(app, fld)}"]
-        last = entity.rsplit("_", 1)[-1]
-        if fld == "id" or fld == f"{entity}_id":
-            slots.append(f"{app}:{self.entity_key(app, entity)}")
-            if last != entity:  # list_project_issues items are issues
-                slots.append(f"{app}:{self.entity_key(app, last)}")
-        if fld == "iid":
-            slots.append(f"{app}:{entity}_iid")
-        if fld in ("name", "identifier") and (value is None or isinstance(value, str)):
-            slots.append(f"{app}:{entity}")  # e.g. a channel or a group passed by name
+        key = (app, entity, fld, value is None or isinstance(value, str))
+        base = self._base.get(key)
+        if base is None:
+            base = self._base[key] = self._base_slots(app, entity, fld, key[3])
+        slots = list(base)
         if value is None:
             if "email" in fld or fld in ("to", "address", "delivered_to"):
                 slots.append("*:email")

@@ -121,6 +121,7 @@ class Sampler:
         self.entries = [n for n in ctx.graph.entry_nodes() if n in self.actions]
         self.stats: Dict[str, int] = defaultdict(int)
         self._episode: Any = None
+        self._succ: Dict[str, List[Tuple[str, List[str]]]] = {}
 
     # -- one walk -----------------------------------------------------------------------
     def _execute(self, ep: Any, action: Any, rng: random.Random, local: LocalMemory, walk: Walk) -> Optional[Step]:
@@ -155,13 +156,10 @@ class Sampler:
         last = len(walk.steps) - 1
         for i, s in enumerate(walk.steps):
             weight = 3.0 if i == last else 1.0
-            for nxt in g.successors(s.tool):
-                if nxt in used or nxt not in self.actions:
+            for nxt, key_slots in self._next(s.tool):
+                if nxt in used:
                     continue
-                feeds = g.feeds(s.tool, nxt)
-                action = self.actions[nxt]
-                key = [p for _, p, k in feeds if k != "mention"]
-                if key and any(local.has(self.ctx.slotmap.param_slot(action, p)) for p in key if is_reference(p)):
+                if key_slots and any(local.has(slot) for slot in key_slots):
                     satisfied[nxt] = satisfied.get(nxt, 0.0) + weight
                 else:
                     other[nxt] = other.get(nxt, 0.0) + weight * 0.3
@@ -175,6 +173,22 @@ class Sampler:
                 order.append(names.pop(pick))
                 weights.pop(pick)
         return order[: self.cfg.branching]
+
+    def _next(self, tool: str) -> List[Tuple[str, List[str]]]:
+        """Successors of `tool` with the slots its key edges feed (cached per tool)."""
+        got = self._succ.get(tool)
+        if got is None:
+            got = []
+            for nxt in self.ctx.graph.successors(tool):
+                if nxt not in self.actions:
+                    continue
+                action = self.actions[nxt]
+                params = {p for _, p, k in self.ctx.graph.feeds(tool, nxt) if k != "mention" and is_reference(p)}
+                slots = sorted({s for p in params for s, k in self.ctx.slotmap.param_slots(
+                    action, p, action.params[p].schema) if k == "key"})
+                got.append((nxt, slots))
+            self._succ[tool] = got
+        return got
 
     def walk(self, start: str, rng: random.Random, ep: Any) -> Walk:
         walk = Walk()

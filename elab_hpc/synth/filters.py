@@ -1,0 +1,330 @@
+"""Validation and filtering of synthesized trajectories.
+
+- `exact_dedup`: one candidate per (normalized intent, tool sequence).
+- `fuzzy_dedup`: drops an intent whose rapidfuzz ratio to an earlier kept one is >= threshold.
+  Comparing all pairs of 100K intents is 5e9 comparisons, so candidates are blocked first by
+  MinHash LSH over character 3-grams (numpy, deterministic); only intents that share an LSH
+  bucket are compared, with `rapidfuzz.process.cdist` inside the bucket.
+- `mmr_select`: Maximal Marginal Relevance over TF-IDF vectors of intent words + tool names,
+  relevance = `quality_score`. The max-similarity-to-selected vector is updated incrementally
+  through an inverted index (cost per pick = postings of the picked item's features).
+- `schema_errors`: every call's canonical arguments validate against the tool's canonical schema.
+- `ground`: re-executes the gold actions in a fresh episode; every call must behave as recorded,
+  every check must pass and the final state hash must match.
+- `Exclusions`: the evaluation test split (intents and gold-action signatures) never reaches training.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+import numpy as np
+
+from elab_hpc.errors import UserError
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+# --------------------------------------------------------------------------- exact de-duplication
+
+def normalize_text(text: str) -> str:
+    """Lower case, punctuation and runs of white space collapsed to one space."""
+    return _NON_WORD.sub(" ", text.lower()).strip()
+
+
+def exact_key(intent: str, tools: Sequence[str]) -> str:
+    return normalize_text(intent) + "\x1f" + "\x1e".join(tools)
+
+
+def exact_dedup(keys: Sequence[str]) -> List[int]:
+    """Indices of the first occurrence of each key, in input order."""
+    seen: Set[str] = set()
+    keep = []
+    for i, k in enumerate(keys):
+        if k not in seen:
+            seen.add(k)
+            keep.append(i)
+    return keep
+
+
+# --------------------------------------------------------------------------- fuzzy de-duplication
+
+def _shingles(texts: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
+    """Word bigrams (unigrams for one-word texts) of all texts as int ids, and each text's start."""
+    vocab: Dict[str, int] = {}
+    ids: List[int] = []
+    starts = np.empty(len(texts), dtype=np.int64)
+    for n, t in enumerate(texts):
+        starts[n] = len(ids)
+        words = t.split() or [""]
+        grams = [a + " " + b for a, b in zip(words, words[1:])] or words
+        ids.extend(vocab.setdefault(g, len(vocab)) for g in grams)
+    return np.asarray(ids, dtype=np.uint64), starts
+
+
+def minhash_signatures(texts: Sequence[str], num_perm: int = 64, seed: int = 1) -> np.ndarray:
+    """(len(texts), num_perm) MinHash signatures of word-bigram sets (multiply-shift hashing)."""
+    grams, starts = _shingles(texts)
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
+    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    sig = np.empty((len(texts), num_perm), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for p in range(num_perm):
+            h = (grams * a[p] + b[p]) >> np.uint64(29)
+            sig[:, p] = np.minimum.reduceat(h, starts)
+    return sig
+
+
+def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
+    """(n, bands) bucket keys: item i and j are LSH candidates when some column agrees."""
+    n, num_perm = sig.shape
+    rows = num_perm // bands
+    mult = np.random.default_rng(7).integers(1, 2**63, size=rows, dtype=np.uint64) | np.uint64(1)
+    keys = np.empty((n, bands), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for b in range(bands):
+            keys[:, b] = (sig[:, b * rows:(b + 1) * rows] * mult).sum(axis=1)
+    return keys
+
+
+def fuzzy_dedup(texts: Sequence[str], threshold: float = 0.9, order: Optional[Sequence[int]] = None,
+                num_perm: int = 64, bands: int = 16) -> List[int]:
+    """Indices kept, in `order` (default: input order). An item is dropped when an item kept
+    before it has rapidfuzz ratio >= threshold (texts compared after `normalize_text`).
+
+    Only LSH candidates are compared: kept items that share a band bucket with the item. Items
+    with ratio >= 0.9 share most word bigrams, so they collide in some band with high probability
+    (benchmarks/synth_bench.py measures the recall against all pairs on a sample)."""
+    from rapidfuzz import fuzz, process
+
+    norm = [normalize_text(t) for t in texts]
+    if not norm:
+        return []
+    keys = band_keys(minhash_signatures(norm, num_perm), bands).tolist()
+    cutoff = threshold * 100.0
+    buckets: List[Dict[int, List[int]]] = [{} for _ in range(bands)]
+    out: List[int] = []
+    for i in (range(len(norm)) if order is None else order):
+        row = keys[i]
+        cands: Set[int] = set()
+        for b in range(bands):
+            got = buckets[b].get(row[b])
+            if got:
+                cands.update(got)
+        if cands and process.extractOne(norm[i], [norm[j] for j in cands], scorer=fuzz.ratio,
+                                        score_cutoff=cutoff) is not None:
+            continue
+        out.append(i)
+        for b in range(bands):
+            buckets[b].setdefault(row[b], []).append(i)
+    return out
+
+
+# --------------------------------------------------------------------------- diversity (MMR)
+
+def mmr_features(intent: str, tools: Sequence[str]) -> List[str]:
+    """What two tasks are compared on: intent words and bigrams, tool names and apps."""
+    words = _TOKEN.findall(intent.lower())
+    feats = words + [f"{a}_{b}" for a, b in zip(words, words[1:])]
+    feats += [f"tool:{t}" for t in tools] + [f"app:{t.split('.', 1)[0]}" for t in tools]
+    return feats
+
+
+class TfidfIndex:
+    """L2-normalized TF-IDF rows with an inverted index (feature → items, weights)."""
+
+    def __init__(self, docs: Sequence[Sequence[str]]):
+        vocab: Dict[str, int] = {}
+        feat_ids: List[int] = []
+        item_ids: List[int] = []
+        tfs: List[float] = []
+        for i, doc in enumerate(docs):
+            counts: Dict[int, int] = {}
+            for f in doc:
+                fid = vocab.setdefault(f, len(vocab))
+                counts[fid] = counts.get(fid, 0) + 1
+            for fid, c in counts.items():
+                feat_ids.append(fid)
+                item_ids.append(i)
+                tfs.append(1.0 + np.log(c))
+        n = len(docs)
+        feats = np.asarray(feat_ids, dtype=np.int64)
+        items = np.asarray(item_ids, dtype=np.int64)
+        df = np.bincount(feats, minlength=len(vocab)).astype(np.float64)
+        idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+        w = np.asarray(tfs) * idf[feats]
+        norms = np.sqrt(np.bincount(items, weights=w * w, minlength=n))
+        w = (w / np.where(norms[items] > 0, norms[items], 1.0)).astype(np.float32)
+        # rows (by item) and postings (by feature)
+        self.n = n
+        by_item = np.argsort(items, kind="stable")
+        self.row_start = np.searchsorted(items[by_item], np.arange(n + 1))
+        self.row_feat = feats[by_item]
+        self.row_w = w[by_item]
+        by_feat = np.argsort(feats, kind="stable")
+        self.post_start = np.searchsorted(feats[by_feat], np.arange(len(vocab) + 1))
+        self.post_item = items[by_feat]
+        self.post_w = w[by_feat]
+
+    def similarities(self, i: int) -> np.ndarray:
+        """Cosine similarity of item i to every item."""
+        sims = np.zeros(self.n, dtype=np.float32)
+        for k in range(self.row_start[i], self.row_start[i + 1]):
+            f, wi = self.row_feat[k], self.row_w[k]
+            lo, hi = self.post_start[f], self.post_start[f + 1]
+            sims[self.post_item[lo:hi]] += wi * self.post_w[lo:hi]  # items within one posting are unique
+        return sims
+
+
+def mmr_select(docs: Sequence[Sequence[str]], relevance: Sequence[float], k: int,
+               lam: float = 0.7) -> List[int]:
+    """Greedy MMR: argmax lam*rel - (1-lam)*max_sim_to_selected, k times. Returns indices in pick order."""
+    n = len(docs)
+    k = min(k, n)
+    if k <= 0:
+        return []
+    index = TfidfIndex(docs)
+    rel = np.asarray(relevance, dtype=np.float32)
+    max_sim = np.zeros(n, dtype=np.float32)
+    score = lam * rel
+    chosen = np.zeros(n, dtype=bool)
+    picks = []
+    for _ in range(k):
+        cur = np.where(chosen, -np.inf, score - (1.0 - lam) * max_sim)
+        i = int(np.argmax(cur))
+        picks.append(i)
+        chosen[i] = True
+        np.maximum(max_sim, index.similarities(i), out=max_sim)
+    return picks
+
+
+def quality_score(n_steps: int, has_chain: bool, n_apps: int, n_state_checks: int) -> float:
+    """Relevance for MMR, in [0, 1]: longer, chained, cross-app tasks with state checks first."""
+    return (0.35 * min(n_steps, 4) / 4 + 0.3 * float(has_chain) + 0.2 * min(n_apps, 3) / 3
+            + 0.15 * min(n_state_checks, 3) / 3)
+
+
+# --------------------------------------------------------------------------- schema compliance
+
+class SchemaChecker:
+    """Validates canonical arguments against each action's canonical input schema (validators cached)."""
+
+    def __init__(self, registry: Any):
+        self.registry = registry
+        self._validators: Dict[str, Any] = {}
+
+    def errors(self, tool: str, args: Dict[str, Any]) -> List[str]:
+        import jsonschema
+
+        if tool not in self.registry:
+            return [f"{tool}: unknown tool"]
+        v = self._validators.get(tool)
+        if v is None:
+            schema = self.registry[tool].input_schema
+            cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+            v = self._validators[tool] = cls(schema)
+        return [f"{tool}: {'/'.join(map(str, e.absolute_path)) or '(args)'}: {e.message}"
+                for e in v.iter_errors(args)]
+
+    def trajectory_errors(self, actions: Iterable[Dict[str, Any]]) -> List[str]:
+        out: List[str] = []
+        for a in actions:
+            out += self.errors(a["tool"], a["args"])
+        return out
+
+
+# --------------------------------------------------------------------------- grounding
+
+@dataclass
+class Grounding:
+    ok: bool
+    reasons: List[str] = field(default_factory=list)
+    checks_passed: int = 0
+    checks_total: int = 0
+    state_hash: str = ""
+
+
+def ground(arena: Any, registry: Any, actions: Sequence[Dict[str, Any]], checks: List[Dict[str, Any]],
+           answer: str, final_state_hash: str) -> Grounding:
+    """Replay `actions` ({tool, args, ok}) in a fresh episode: each call must succeed or fail as
+    recorded, every check must pass on the resulting state and answer, the state hash must match."""
+    from elab_hpc.env.checks import CheckError, run_checks
+
+    reasons: List[str] = []
+    with arena.episode() as ep:
+        for i, a in enumerate(actions):
+            obs = ep.call(a["tool"], registry[a["tool"]].to_native(a["args"]))
+            if bool(obs.ok) != bool(a.get("ok", True)):
+                reasons.append(f"step {i} {a['tool']}: recorded ok={a.get('ok', True)}, replay ok={obs.ok}")
+        try:
+            results = run_checks(checks, ep, answer)
+        except CheckError as exc:
+            results = []
+            reasons.append(f"malformed check: {exc}")
+        failed = [r for r in results if not r["passed"]]
+        for r in failed[:3]:
+            reasons.append(f"check {r['check'].get('type')} failed: {r['detail']}")
+        state = ep.state_hash()
+    if state != final_state_hash:
+        reasons.append("final state hash differs from the recorded one")
+    return Grounding(ok=not reasons, reasons=reasons, checks_passed=len(results) - len(failed),
+                     checks_total=len(checks), state_hash=state)
+
+
+# --------------------------------------------------------------------------- test-split exclusion
+
+def action_signature(actions: Iterable[Dict[str, Any]]) -> str:
+    """Order-sensitive signature of gold actions: tools and canonical args (keys sorted)."""
+    return json.dumps([[a["tool"], a.get("args") or {}] for a in actions], sort_keys=True, default=str)
+
+
+@dataclass
+class Exclusions:
+    """Intents and gold-action signatures that must not appear in training data (the eval test split).
+
+    File: JSONL, one task per line with `intent` and/or `gold_actions` ([{tool, args}]); a line that
+    is not JSON is taken as an intent."""
+
+    intents: Set[str] = field(default_factory=set)
+    signatures: Set[str] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, path: Optional[str | Path]) -> "Exclusions":
+        ex = cls()
+        if not path:
+            return ex
+        p = Path(path)
+        if not p.is_file():
+            raise UserError(f"exclude_tasks: file not found: {p}")
+        for n, line in enumerate(p.read_text().splitlines(), 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError:
+                item = line
+            if isinstance(item, str):
+                ex.intents.add(normalize_text(item))
+                continue
+            if not isinstance(item, dict) or not ("intent" in item or "gold_actions" in item):
+                raise UserError(f"exclude_tasks: {p}:{n}: need an object with 'intent' and/or 'gold_actions'")
+            if item.get("intent"):
+                ex.intents.add(normalize_text(str(item["intent"])))
+            gold = item.get("gold_actions")
+            if gold:
+                if not isinstance(gold, list) or not all(isinstance(a, dict) and "tool" in a for a in gold):
+                    raise UserError(f"exclude_tasks: {p}:{n}: 'gold_actions' must be a list of {{tool, args}}")
+                ex.signatures.add(action_signature(gold))
+        return ex
+
+    def __len__(self) -> int:
+        return len(self.intents) + len(self.signatures)
+
+    def matches(self, intent: str, gold_actions: Sequence[Dict[str, Any]]) -> bool:
+        return normalize_text(intent) in self.intents or action_signature(gold_actions) in self.signatures
