@@ -42,7 +42,8 @@ demo: install
 	$(BIN)/elab-hpc demo
 
 test: install
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	# CI has SLURM: a test that would skip for lack of it must fail instead
+	ELAB_REQUIRE_SLURM=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 bench: install
 	$(BIN)/python benchmarks/arena_bench.py --quick
