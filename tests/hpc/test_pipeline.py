@@ -175,3 +175,18 @@ def test_resume_after_the_driver_is_killed_reattaches_to_running_job(devcluster,
     assert f"re-attached to running jobs {job_id}" in proc.stderr
     m = manifest(run_dir, "train")
     assert m["status"] == "completed" and m["runs"] == 1 and m["job_ids"] == [job_id] and m["attempts"] == 1
+
+
+@pytest.mark.timeout(120)
+def test_resume_records_a_job_that_finished_after_the_driver_died(tmp_path):
+    assert run(tmp_path, "stages.train.params.steps=10")["train"] == "ran"
+    # as if the driver had died after submitting: manifest says running, the job's record exists
+    m = manifest(tmp_path, "train")
+    m["status"], m["outputs"] = "running", {}
+    (tmp_path / "stages/train/manifest.json").write_text(json.dumps(m))
+    import shutil
+    shutil.copytree(tmp_path / "stages/train/out", tmp_path / "stages/train/work/out.partial")
+    shutil.rmtree(tmp_path / "stages/train/out")
+    assert run(tmp_path, "stages.train.params.steps=10")["train"] == "ran"
+    after = manifest(tmp_path, "train")
+    assert after["status"] == "completed" and after["runs"] == 1 and set(after["outputs"]) == {"model.pt", "metrics.json"}

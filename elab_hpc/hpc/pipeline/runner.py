@@ -155,12 +155,18 @@ class Pipeline:
         sdir.mkdir(parents=True, exist_ok=True)
         m = self.manifest(name)
         ch, ih = stage_config_hash(spec), self._input_hashes(name)
-        attached = self._live_jobs(name, m, ch, ih)
         cluster = self._stage_cluster(name)
+        if self._finished_unrecorded(name, m, ch, ih):
+            # the driver died after the job ended: its completion record is there, adopt it
+            self.console.print(f"[cyan]~ {name}: job {', '.join(m.job_ids)} finished earlier, recording it[/cyan]")
+            self._finalize(name, m, m.runs)
+            return
+        attached = self._live_jobs(name, m, ch, ih)
         if attached is not None:
             jobs, run = attached, m.runs
             self.console.print(f"[cyan]~ {name}: re-attached to running jobs {', '.join(m.job_ids)}[/cyan]")
         else:
+            t_submit = time.time()
             executor = make_executor(cluster, sdir / "jobs")
             run = self._prepare(name, m, ch, ih)
             inputs = {dep: str(self.stage_dir(dep) / "out") for dep in spec.get("inputs", [])}
@@ -176,6 +182,7 @@ class Pipeline:
                 jobs = [executor.submit(StageJob(**common))]
             m.backend = executor.backend
             m.job_ids = [str(j.job_id) for j in jobs]
+            m.timings["submit_s"] = time.time() - t_submit
             m.save(sdir)
             self.console.print(f"[bold]> {name}[/bold]: {len(jobs)} job(s) on {executor.backend} "
                                f"{' '.join(m.job_ids[:4])}{' …' if len(jobs) > 4 else ''}")
@@ -189,6 +196,14 @@ class Pipeline:
         if errors:
             self._fail(name, m, "\n".join(errors))
         self._finalize(name, m, run)
+
+    def _finished_unrecorded(self, name: str, m: Manifest, ch: str, ih: Dict[str, str]) -> bool:
+        if m.status != "running" or m.config_hash != ch or m.input_hashes != ih:
+            return False
+        if self.specs[name].get("kind") == "array":
+            work = self.stage_dir(name) / "work"
+            return all(item_marker(work, i).exists() for i in range(self.specs[name]["items"]))
+        return (self.stage_dir(name) / "work" / f"done-run{m.runs}-task0.json").exists()
 
     def _live_jobs(self, name: str, m: Manifest, ch: str, ih: Dict[str, str]) -> Optional[List[submitit.Job]]:
         """Jobs of an interrupted driver that SLURM still runs (resume waits for them)."""
