@@ -1,0 +1,142 @@
+"""The ReAct text protocol: the prompt that teaches it and a parser that reads it.
+
+The model writes
+
+    Thought: I need the open issues first.
+    Action: gitlab__list_issues
+    Action Input: {"workspace_id": "3", "state": "opened"}
+
+and gets `Observation: {...}` back as the next user turn, until it writes `ANSWER: ...`.
+`parse()` never raises: it returns a ReactStep whose kind is `action`, `answer` or `error`
+(the error text goes back to the model as an Observation and counts against format compliance).
+Tolerated: code fences, text after the JSON, single quotes, trailing commas, `Action Input:` on the
+next line, a missing Thought, and a hallucinated `Observation:` the model wrote itself.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from elab_hpc.agent.jsonish import loads_object
+
+# a model that keeps going past its action invents the observation: cut there
+STOP = ["\nObservation:", "Observation:"]
+ANSWER = re.compile(r"(?:^|\n)\s*\**\s*(?:final\s+)?answer\s*\**\s*:\s*(.*)", re.I | re.S)
+ACTION = re.compile(r"(?:^|\n)\s*\**\s*Action\s*\**\s*:\s*[`\"']?([A-Za-z0-9_.\-]+)", re.I)
+ACTION_INPUT = re.compile(r"\**\s*Action[ _]Input\s*\**\s*:\s*", re.I)
+THOUGHT = re.compile(r"(?:^|\n)\s*Thought\s*:\s*(.*?)(?=\n\s*\**\s*(?:Action|ANSWER)|$)", re.I | re.S)
+
+FORMAT_HELP = ("Reply with either\nThought: <reasoning>\nAction: <tool name>\nAction Input: <JSON object>\n"
+               "or, when done,\nANSWER: <final answer>")
+
+
+@dataclass
+class ReactStep:
+    kind: str  # action | answer | error
+    thought: str = ""
+    tool: Optional[str] = None
+    args: Optional[Dict[str, Any]] = None
+    answer: Optional[str] = None
+    error: Optional[str] = None
+
+
+def strip_hallucinated(text: str) -> str:
+    """The model's turn without anything from a self-written `Observation:` on."""
+    m = re.search(r"(?:^|\n)\s*Observation\s*:", text)
+    return text[: m.start()] if m else text
+
+
+def parse(text: Any, tool_names: Optional[List[str]] = None) -> ReactStep:
+    """Read one model turn. `tool_names` (optional) makes an unknown tool a format error here
+    instead of an environment error later."""
+    if not isinstance(text, str):
+        return ReactStep("error", error=f"expected text, got {type(text).__name__}")
+    try:
+        return _parse(strip_hallucinated(text), tool_names)
+    except Exception as exc:  # the parser must never take an episode down
+        return ReactStep("error", error=f"unreadable output ({type(exc).__name__}); {FORMAT_HELP}")
+
+
+def _parse(text: str, tool_names: Optional[List[str]]) -> ReactStep:
+    tm = THOUGHT.search(text)
+    thought = tm.group(1).strip() if tm else ""
+    am = ACTION.search(text)
+    ans = ANSWER.search(text)
+    # whichever comes first wins: an answer after an action belongs to a later turn
+    if ans and (not am or ans.start() < am.start()):
+        answer = ans.group(1).strip()
+        if not answer:
+            return ReactStep("error", thought=thought, error="ANSWER: is empty; " + FORMAT_HELP)
+        return ReactStep("answer", thought=thought, answer=answer)
+    if not am:
+        if not text.strip():
+            return ReactStep("error", error="empty reply; " + FORMAT_HELP)
+        return ReactStep("error", thought=thought, error="no `Action:` and no `ANSWER:` found; " + FORMAT_HELP)
+    tool = am.group(1).strip().rstrip(".")
+    if tool_names is not None and tool not in tool_names:
+        close = _closest(tool, tool_names)
+        return ReactStep("error", thought=thought, tool=tool,
+                         error=f"unknown tool '{tool}'" + (f"; did you mean '{close}'?" if close else "")
+                         + " Use one of the tool names listed in the instructions.")
+    rest = text[am.end():]
+    im = ACTION_INPUT.search(rest)
+    payload = rest[im.end():] if im else rest
+    if "{" not in payload:
+        if im and payload.strip() in ("", "{}", "none", "None", "null"):
+            return ReactStep("action", thought=thought, tool=tool, args={})
+        if not im:
+            return ReactStep("error", thought=thought, tool=tool,
+                             error="`Action:` without `Action Input:` (a JSON object); " + FORMAT_HELP)
+    try:
+        args = loads_object(payload)
+    except ValueError as exc:
+        return ReactStep("error", thought=thought, tool=tool,
+                         error=f"Action Input is not a JSON object ({exc}); " + FORMAT_HELP)
+    return ReactStep("action", thought=thought, tool=tool, args=args)
+
+
+def _closest(name: str, names: List[str]) -> Optional[str]:
+    import difflib
+
+    m = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return m[0] if m else None
+
+
+def describe_tool(tool: Dict[str, Any]) -> str:
+    """One tool as prompt text: name, description, arguments (required ones marked)."""
+    fn = tool.get("function", tool)
+    params = fn.get("parameters") or {}
+    required = set(params.get("required") or [])
+    args = []
+    for name, schema in (params.get("properties") or {}).items():
+        typ = schema.get("type", "any") if isinstance(schema, dict) else "any"
+        if isinstance(typ, list):
+            typ = "|".join(str(t) for t in typ)
+        args.append(f"{name}{'' if name in required else '?'}: {typ}")
+    desc = " ".join((fn.get("description") or "").split())[:200]
+    return f"- {fn['name']}({', '.join(args)}): {desc}"
+
+
+def system_prompt(tools: List[Dict[str, Any]], extra: Optional[str] = None) -> str:
+    """The ReAct instructions with the tools listed (`?` marks optional arguments)."""
+    lines = [extra.strip() + "\n"] if extra else []
+    lines += ["You solve the user's request with tools. Use this format:",
+              "Thought: what to do next",
+              "Action: one tool name from the list below",
+              "Action Input: the arguments as a JSON object",
+              "You then get `Observation: <result>`. Repeat as needed. When you are done, write",
+              "ANSWER: the final answer",
+              "",
+              "Tools:"]
+    lines += [describe_tool(t) for t in tools]
+    return "\n".join(lines)
+
+
+def observation_text(obs: Any) -> str:
+    return "Observation: " + (obs if isinstance(obs, str) else json.dumps(obs, ensure_ascii=False, default=str))
+
+
+def format_error_text(error: str) -> str:
+    return observation_text(f"Format error: {error}")
