@@ -15,11 +15,13 @@
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -128,79 +130,89 @@ def fuzzy_dedup(texts: Sequence[str], threshold: float = 0.9, order: Optional[Se
 # --------------------------------------------------------------------------- diversity (MMR)
 
 def mmr_features(intent: str, tools: Sequence[str]) -> List[str]:
-    """What two tasks are compared on: intent words and bigrams, tool names and apps."""
-    words = _TOKEN.findall(intent.lower())
-    feats = words + [f"{a}_{b}" for a, b in zip(words, words[1:])]
-    feats += [f"tool:{t}" for t in tools] + [f"app:{t.split('.', 1)[0]}" for t in tools]
-    return feats
+    """What two tasks are compared on: intent words, tool names and apps."""
+    return (_TOKEN.findall(intent.lower()) + [f"tool:{t}" for t in tools]
+            + [f"app:{t.split('.', 1)[0]}" for t in tools])
 
 
-class TfidfIndex:
-    """L2-normalized TF-IDF rows with an inverted index (feature → items, weights)."""
+class TfidfRows:
+    """L2-normalized TF-IDF vectors (sublinear tf, smoothed idf) stored as CSR rows."""
 
     def __init__(self, docs: Sequence[Sequence[str]]):
         vocab: Dict[str, int] = {}
-        feat_ids: List[int] = []
-        item_ids: List[int] = []
-        tfs: List[float] = []
+        ids: List[int] = []
+        lens = np.empty(len(docs), dtype=np.int64)
         for i, doc in enumerate(docs):
-            counts: Dict[int, int] = {}
-            for f in doc:
-                fid = vocab.setdefault(f, len(vocab))
-                counts[fid] = counts.get(fid, 0) + 1
-            for fid, c in counts.items():
-                feat_ids.append(fid)
-                item_ids.append(i)
-                tfs.append(1.0 + np.log(c))
-        n = len(docs)
-        feats = np.asarray(feat_ids, dtype=np.int64)
-        items = np.asarray(item_ids, dtype=np.int64)
-        df = np.bincount(feats, minlength=len(vocab)).astype(np.float64)
+            lens[i] = len(doc)
+            ids.extend(vocab.setdefault(f, len(vocab)) for f in doc)
+        n, v = len(docs), max(len(vocab), 1)
+        doc_of = np.repeat(np.arange(n, dtype=np.int64), lens)
+        pairs, tf = np.unique(doc_of * v + np.asarray(ids, dtype=np.int64), return_counts=True)
+        items, feats = pairs // v, pairs % v  # sorted by item, then feature
+        df = np.bincount(feats, minlength=v)
         idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
-        w = np.asarray(tfs) * idf[feats]
+        w = (1.0 + np.log(tf)) * idf[feats]
         norms = np.sqrt(np.bincount(items, weights=w * w, minlength=n))
-        w = (w / np.where(norms[items] > 0, norms[items], 1.0)).astype(np.float32)
-        # rows (by item) and postings (by feature)
-        self.n = n
-        by_item = np.argsort(items, kind="stable")
-        self.row_start = np.searchsorted(items[by_item], np.arange(n + 1))
-        self.row_feat = feats[by_item]
-        self.row_w = w[by_item]
-        by_feat = np.argsort(feats, kind="stable")
-        self.post_start = np.searchsorted(feats[by_feat], np.arange(len(vocab) + 1))
-        self.post_item = items[by_feat]
-        self.post_w = w[by_feat]
+        self.n, self.vocab_size = n, v
+        self.feat = feats
+        self.w = (w / np.where(norms[items] > 0, norms[items], 1.0)).astype(np.float32)
+        self.start = np.searchsorted(items, np.arange(n + 1))
 
-    def similarities(self, i: int) -> np.ndarray:
-        """Cosine similarity of item i to every item."""
-        sims = np.zeros(self.n, dtype=np.float32)
-        for k in range(self.row_start[i], self.row_start[i + 1]):
-            f, wi = self.row_feat[k], self.row_w[k]
-            lo, hi = self.post_start[f], self.post_start[f + 1]
-            sims[self.post_item[lo:hi]] += wi * self.post_w[lo:hi]  # items within one posting are unique
-        return sims
+    def row(self, i: int) -> Tuple[np.ndarray, np.ndarray]:
+        return self.feat[self.start[i]:self.start[i + 1]], self.w[self.start[i]:self.start[i + 1]]
 
 
 def mmr_select(docs: Sequence[Sequence[str]], relevance: Sequence[float], k: int,
                lam: float = 0.7) -> List[int]:
-    """Greedy MMR: argmax lam*rel - (1-lam)*max_sim_to_selected, k times. Returns indices in pick order."""
+    """Greedy MMR: k times, pick argmax lam*rel - (1-lam)*max cosine to the picked ones.
+
+    Lazy evaluation: an item's score only falls as picks accumulate, so a heap of possibly stale
+    scores (upper bounds) is popped; an item is re-scored only against the picks made since its
+    last scoring, and picked when its score is current. Returns indices in pick order."""
+    import heapq
+
     n = len(docs)
     k = min(k, n)
     if k <= 0:
         return []
-    index = TfidfIndex(docs)
-    rel = np.asarray(relevance, dtype=np.float32)
-    max_sim = np.zeros(n, dtype=np.float32)
-    score = lam * rel
-    chosen = np.zeros(n, dtype=bool)
-    picks = []
-    for _ in range(k):
-        cur = np.where(chosen, -np.inf, score - (1.0 - lam) * max_sim)
-        i = int(np.argmax(cur))
-        picks.append(i)
-        chosen[i] = True
-        np.maximum(max_sim, index.similarities(i), out=max_sim)
-    return picks
+    rows = TfidfRows(docs)
+    rel = np.asarray(relevance, dtype=np.float64)
+    max_sim = np.zeros(n)
+    stamp = np.zeros(n, dtype=np.int64)  # picks already accounted for in max_sim[i]
+    heap = [(-lam * rel[i], i) for i in range(n)]
+    heapq.heapify(heap)
+    buf = np.zeros(rows.vocab_size, dtype=np.float32)  # dense copy of the row being scored
+    picked: List[int] = []
+    sel_feat: List[np.ndarray] = []
+    sel_w: List[np.ndarray] = []
+    sel_start = [0]  # row boundaries of the picks, concatenated in pick order
+    cat_feat = np.zeros(0, dtype=np.int64)
+    cat_w = np.zeros(0, dtype=np.float32)
+    while len(picked) < k:
+        _, i = heapq.heappop(heap)
+        if stamp[i] == len(picked):
+            picked.append(i)
+            f, w = rows.row(i)
+            sel_feat.append(f)
+            sel_w.append(w)
+            sel_start.append(sel_start[-1] + len(f))
+            continue
+        if len(sel_feat) > 0:  # fold the new picks into the contiguous arrays
+            cat_feat = np.concatenate([cat_feat] + sel_feat)
+            cat_w = np.concatenate([cat_w] + sel_w)
+            sel_feat, sel_w = [], []
+        f, w = rows.row(i)
+        buf[f] = w
+        lo, hi = sel_start[stamp[i]], sel_start[len(picked)]
+        prod = buf[cat_feat[lo:hi]] * cat_w[lo:hi]
+        offs = np.asarray(sel_start[stamp[i]:len(picked)], dtype=np.int64) - lo
+        nonempty = offs < len(prod)
+        if nonempty.any():
+            max_sim[i] = max(max_sim[i], float(np.add.reduceat(prod, offs[nonempty]).max()))
+        buf[f] = 0.0
+        stamp[i] = len(picked)
+        heapq.heappush(heap, (-(lam * rel[i] - (1.0 - lam) * max_sim[i]), i))
+    return picked
 
 
 def quality_score(n_steps: int, has_chain: bool, n_apps: int, n_state_checks: int) -> float:
@@ -240,6 +252,41 @@ class SchemaChecker:
 
 # --------------------------------------------------------------------------- grounding
 
+class FreshEpisodes:
+    """Fresh episode states from one open episode: SAVEPOINT before each use, ROLLBACK TO after.
+
+    Opening an episode costs milliseconds (SQLite parses ~90 tables and triggers on a new
+    connection's first queries); rolling back to the template gives the same state a new episode
+    has at a fraction of that. The episode's scratch folder (file-system tools) is emptied too.
+    `world` is anything with `.episode()` (an `arena.Arena` or its world)."""
+
+    def __init__(self, world: Any):
+        self.world = world
+        self._ep: Any = None
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[Any]:
+        if self._ep is None:
+            self._ep = self.world.episode()
+        ep = self._ep
+        ep.db.execute("SAVEPOINT fresh")
+        try:
+            yield ep
+        finally:
+            ep.db.execute("ROLLBACK TO fresh")
+            ep.db.execute("RELEASE fresh")
+            ep.actor_id = 1
+            ep.ctx._actor = None  # the acting user's cached row may have changed
+            workdir = getattr(ep, "_workdir", None)
+            if workdir is not None and Path(workdir).is_dir():
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    def close(self) -> None:
+        if self._ep is not None:
+            self._ep.close()
+            self._ep = None
+
+
 @dataclass
 class Grounding:
     ok: bool
@@ -249,14 +296,14 @@ class Grounding:
     state_hash: str = ""
 
 
-def ground(arena: Any, registry: Any, actions: Sequence[Dict[str, Any]], checks: List[Dict[str, Any]],
+def ground(fresh: FreshEpisodes, registry: Any, actions: Sequence[Dict[str, Any]], checks: List[Dict[str, Any]],
            answer: str, final_state_hash: str) -> Grounding:
     """Replay `actions` ({tool, args, ok}) in a fresh episode: each call must succeed or fail as
     recorded, every check must pass on the resulting state and answer, the state hash must match."""
     from elab_hpc.env.checks import CheckError, run_checks
 
     reasons: List[str] = []
-    with arena.episode() as ep:
+    with fresh() as ep:
         for i, a in enumerate(actions):
             obs = ep.call(a["tool"], registry[a["tool"]].to_native(a["args"]))
             if bool(obs.ok) != bool(a.get("ok", True)):
