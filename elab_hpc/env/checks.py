@@ -245,6 +245,15 @@ def scalar_values(obj: Any, out: Optional[Set[str]] = None) -> Set[str]:
     return out
 
 
+def _distinctive(value: Any) -> bool:
+    """A value that singles a row out (a name, an amount), unlike a flag or a tiny code."""
+    if isinstance(value, str):
+        return len(value) >= 3
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value not in (0, 1)
+    return False
+
+
 def _fk_like(col: str) -> bool:
     return col.endswith("_id") or col in ("socid", "fk_user", "parent")
 
@@ -265,16 +274,17 @@ def derive_checks(diff: Dict[str, Dict[str, List[Dict[str, Any]]]], args_values:
             continue
         entry = diff[table]
         for row in entry.get("inserted", [])[:max_rows_per_table]:
-            where = {}
-            for col, val in row.items():
-                if col in VOLATILE_COLUMNS or val is None or val == "":
-                    continue
-                if _fk_like(col) and str(val) in new_ids:
-                    continue
-                if args_values is not None and str(val) not in args_values:
-                    continue
-                where[col] = val
-            if where:
+            stable = {col: val for col, val in row.items()
+                      if col not in VOLATILE_COLUMNS and val not in (None, "")
+                      and not (_fk_like(col) and str(val) in new_ids)}
+            where = stable if args_values is None else {c: v for c, v in stable.items() if str(v) in args_values}
+            if args_values is not None and not any(_distinctive(v) for v in where.values()):
+                # only flags matched (is_read = 0): take columns built from the agent's text instead
+                # (a reply's body quotes the original after the text the agent wrote)
+                long_args = [a for a in args_values if len(a) >= 12 and " " in a]  # sentences, not names
+                where.update({c: v for c, v in stable.items()
+                              if isinstance(v, str) and any(a in v for a in long_args)})
+            if where and any(_distinctive(v) for v in where.values()):
                 checks.append({"type": "row_exists", "table": table, "where": where})
         for upd in entry.get("updated", [])[:max_rows_per_table]:
             rid = upd["after"].get("id", upd.get("id"))

@@ -295,7 +295,7 @@ class ArgFiller:
             return word if param != "pattern" else f"*{word.lower()}*"
         if param in TEXT_PARAMS or kind is None:
             ref = local.latest("*:title") if local is not None else None
-            if ref is not None and rng.random() < 0.7:
+            if ref is not None and rng.random() < 0.9:
                 uses.append((ref.step, ref.field, param))
                 return self.sentence(rng, ref=str(ref.value))
             return self.sentence(rng)

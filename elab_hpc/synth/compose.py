@@ -22,7 +22,7 @@ import re
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from elab_hpc.env.checks import derive_checks, scalar_values
-from elab_hpc.env.classify import split_name
+from elab_hpc.env.classify import entity_of_param, split_name
 from elab_hpc.synth.categories import READ_OPS, categorize
 from elab_hpc.synth.memory import TITLE_FIELDS, entity_of, is_reference, items_of, scalar_fields
 from elab_hpc.synth.types import Step, Task
@@ -80,7 +80,7 @@ class TemplateComposer:
                 if not label:
                     continue
                 for fld, val in scalar_fields(item):
-                    if fld == "id" or fld.endswith(("_id", "iid")):
+                    if fld in ("id", "identifier", "number", "ref", "login", "username") or fld.endswith(("_id", "iid")):
                         for slot in sm.field_slots(app, entity, fld, val):
                             out.setdefault((slot, str(val)), (entity, label))
         return out
@@ -135,7 +135,13 @@ class TemplateComposer:
         hit = self._labels.get((slot, str(value)))
         if hit:
             ent, label = hit
-            ent = self.entity_name(ent.rsplit("_", 1)[-1])
+            # name it after the tool's own parameter (frappe's employee_id is an employee, plane's
+            # project_id a project), a bare `id` after the record it came from
+            native = action.params[param].native if param in action.params else param
+            noun = re.sub(r"_(id|iid|ids)$", "", native)
+            if native in ("id", "fk_user", "socid") or noun == native and not entity_of_param(native):
+                noun = ent.rsplit("_", 1)[-1]
+            ent = self.entity_name(noun)
             if label == str(value):
                 return f"{ent} '{label}'"
             return f"{ent} '{label}' (id {value})"
@@ -208,6 +214,8 @@ class TemplateComposer:
             v = verb if verb in self.own_verbs and verb not in ("add", "record") else "create"
             if v == "create":
                 return f"create {_a(ent)}{name_part} in {where}{scope}{details}"
+            if entity.startswith(v) or v.startswith(entity):  # checkin → "check in", not "checkin a checkin"
+                return f"record {_a(ent)}{name_part} in {where}{scope}{details}"
             return f"{v} {_a(ent)}{name_part}{scope}{details}"
         if op == "LIST":
             return f"list the {self._plural(ent)} in {where}{scope}{details}"

@@ -28,14 +28,15 @@ class ArenaSourceConfig:
 class SamplerConfig:
     max_depth: int = 4  # tool calls per trajectory at most
     min_depth: int = 1
-    branching: int = 3  # successors tried at each DFS node before backtracking
+    branching: int = 4  # successors tried at each DFS node before backtracking
     k_per_start: int = 4  # valid trajectories wanted per entry node per round
     time_budget_s: float = 0.0  # 0 = no limit
     max_attempts_per_start: int = 24  # DFS restarts per entry node before giving up on it
     prefer_local: float = 0.85  # probability of following an edge whose inputs local memory satisfies
-    continue_prob: float = 0.8  # probability of extending a valid trajectory beyond min_depth
+    continue_prob: float = 0.85  # probability of extending a valid trajectory beyond min_depth
     optional_arg_prob: float = 0.35  # probability of filling an optional parameter
     keep_failed: bool = True  # keep failed attempts (DPO negatives)
+    require_link: bool = True  # every step after the first uses an earlier step's output (id or mention)
     reuse_episode: bool = True  # roll one episode back to the template per walk instead of opening a new one
     # registry names never sampled (bash.run_command starts a real process per call: slow, and its
     # scratch directory outlives a rolled-back walk)

@@ -121,6 +121,7 @@ class Sampler:
         self.entries = [n for n in ctx.graph.entry_nodes() if n in self.actions]
         self.stats: Dict[str, int] = defaultdict(int)
         self._episode: Any = None
+        self._untouched: Any = None
         self._succ: Dict[str, List[Tuple[str, List[str]]]] = {}
 
     # -- one walk -----------------------------------------------------------------------
@@ -128,6 +129,9 @@ class Sampler:
         filled = self.ctx.filler.fill(action, rng, local)
         if filled is None:
             self.stats["unfillable"] += 1
+            return None
+        if walk.steps and self.cfg.require_link and not any(u[0] >= 0 for u in filled.uses):
+            self.stats["unlinked"] += 1  # a later step must build on an earlier one's output
             return None
         if schema_problem(action, filled.args) is not None:
             self.stats["schema_invalid"] += 1  # never emit a call the tool's schema rejects
@@ -230,10 +234,17 @@ class Sampler:
             ep.actor_id = 1
             ep.ctx._actor = None  # cached row of the acting user may have been changed by the walk
 
+    def _template(self) -> Any:
+        """An episode nothing is ever done in: the state before any task (read-only use)."""
+        if self._untouched is None:
+            self._untouched = self.ctx.world.episode()
+        return self._untouched
+
     def close(self) -> None:
-        if self._episode is not None:
-            self._episode.close()
-            self._episode = None
+        for ep in (self._episode, self._untouched):
+            if ep is not None:
+                ep.close()
+        self._episode = self._untouched = None
 
     def sample(self, start: str, rng: random.Random, seed: int = 0, shard: int = 0) -> Optional[Trajectory]:
         """One walk from `start` in a fresh episode state; a Trajectory if it composes into a task
@@ -251,6 +262,12 @@ class Sampler:
             results = run_checks(task.checks, ep, task.answer)
             if not all(r["passed"] for r in results):
                 self.stats["checks_failed"] += 1
+                return None
+            # a state check that already holds before any work is done tells nothing: drop it
+            task.checks = [c for c in task.checks
+                           if c["type"].startswith("answer") or not run_checks([c], self._template(), "")[0]["passed"]]
+            if not task.checks:
+                self.stats["not_discriminative"] += 1
                 return None
             traj = Trajectory(id=trajectory_id(w.steps), task=task, steps=w.steps,
                               final_state_hash=ep.state_hash(), diff=diff,

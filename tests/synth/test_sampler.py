@@ -52,7 +52,10 @@ def test_dependency_edges_point_at_earlier_outputs(ctx, trajectories):
             for src, fld, param in step.uses:
                 assert 0 <= src < i
                 items, _ = items_of(t.steps[src].result)
-                produced = {str(it.get(fld)) for it in items}
+                produced = set()
+                for it in items:
+                    v = it.get(fld)
+                    produced.update(str(x) for x in (v if isinstance(v, list) else [v]))
                 value = step.args[param]
                 values = value if isinstance(value, list) else [value]
                 if param in ("body", "description", "note", "reason", "remarks", "comment", "message",
