@@ -14,6 +14,7 @@ AREAS = [
     ("arena", "arena", "EnterpriseArena: list tools, serve apps over MCP, play episodes"),
     ("cluster", "cluster", "start, stop and inspect the single-host dev SLURM cluster"),
     ("pipeline", "pipeline", "run, resume and inspect resumable stage pipelines"),
+    ("synth", "synth", "synthesize executed, validated training trajectories (sharded), merge, report"),
     ("containers", "containers", "render, validate and build Apptainer images; run arena servers in them"),
     ("demo", "demo", "play a scripted cross-app episode on the embedded defaults"),
 ]
