@@ -281,7 +281,7 @@ def derive_checks(diff: Dict[str, Dict[str, List[Dict[str, Any]]]], args_values:
             if args_values is not None and not any(_distinctive(v) for v in where.values()):
                 # only flags matched (is_read = 0): take columns built from the agent's text instead
                 # (a reply's body quotes the original after the text the agent wrote)
-                long_args = [a for a in args_values if len(a) >= 12 and " " in a]  # sentences, not names
+                long_args = [a for a in args_values if len(a) >= 24 and a.count(" ") >= 3]  # sentences, not names
                 where.update({c: v for c, v in stable.items()
                               if isinstance(v, str) and any(a in v for a in long_args)})
             if where and any(_distinctive(v) for v in where.values()):

@@ -40,6 +40,22 @@ def _title_of(item: Dict[str, Any]) -> Optional[str]:
     return None
 
 
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _fact_of(item: Dict[str, Any]) -> Optional[str]:
+    """What to report about a record: its title, else its first plain text field (a leave type,
+    a folder name), never an id, a date or a long body."""
+    title = _title_of(item)
+    if title:
+        return title
+    for k, v in item.items():
+        if (isinstance(v, str) and 3 <= len(v) <= 80 and not _DATE.match(v) and k != "id"
+                and not k.endswith(("_id", "id", "_at", "url", "hash", "etag", "sha"))):
+            return v.strip()
+    return None
+
+
 def _short(value: Any, limit: int = 120) -> str:
     s = value if isinstance(value, str) else json.dumps(value, default=str)
     return s if len(s) <= limit else s[: limit - 3] + "..."
@@ -294,7 +310,7 @@ class TemplateComposer:
         items, key = items_of(last.result)
         ent = self.entity_name(entity_of(action).rsplit("_", 1)[-1])
         if key is not None:  # a list: name the records found
-            titles = [t for t in (_title_of(it) for it in items) if t]
+            titles = [t for t in (_fact_of(it) for it in items) if t]
             if not titles:
                 return "", [], ""
             if len(titles) <= 3:
@@ -310,9 +326,15 @@ class TemplateComposer:
             if isinstance(v, (str, int, float)) and not isinstance(v, bool) and str(v).strip():
                 return (f"tell me its {fld.replace('_', ' ')}", [{"type": "answer_contains", "value": str(v)}],
                         f"The {fld.replace('_', ' ')} is {v}.")
-        title = _title_of(item)
+        title = _fact_of(item)
         if title:
             return (f"tell me its name", [{"type": "answer_contains", "value": title}], f"It is {title}.")
+        for fld, v in item.items():
+            # a number is a fact only when it cannot turn up in an answer by accident
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and (abs(v) >= 10 or v != int(v)) \
+                    and fld != "id" and not fld.endswith("_id"):
+                return (f"tell me its {fld.replace('_', ' ')}", [{"type": "answer_contains", "value": str(v)}],
+                        f"The {fld.replace('_', ' ')} is {v}.")
         return "", [], ""
 
     def compose(self, steps: List[Step], diff: Dict[str, Any], rng: random.Random) -> Optional[Task]:
@@ -320,9 +342,11 @@ class TemplateComposer:
         entities = [entity_of(a) for a in actions]
         category = categorize(actions, entities)
         mentioned: Set[str] = set()
-        phrases = [self.phrase(steps, i, mentioned) for i in range(len(steps))]
-        thoughts = [self.thought(steps, i, phrases[i + 1]) for i in range(len(steps) - 1)]
         head, covered = self._pattern(steps, mentioned)
+        # values count as named only if the intent's own text names them (a pattern covers its steps)
+        scratch: Set[str] = set()
+        phrases = [self.phrase(steps, i, scratch if i < covered else mentioned) for i in range(len(steps))]
+        thoughts = [self.thought(steps, i, phrases[i + 1]) for i in range(len(steps) - 1)]
         request, answer_checks, answer = self._answer(steps)
         parts = ([head[:1].lower() + head[1:]] if head else []) + phrases[covered:]
         if request:

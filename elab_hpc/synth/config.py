@@ -33,7 +33,7 @@ class SamplerConfig:
     time_budget_s: float = 0.0  # 0 = no limit
     max_attempts_per_start: int = 24  # DFS restarts per entry node before giving up on it
     prefer_local: float = 0.85  # probability of following an edge whose inputs local memory satisfies
-    continue_prob: float = 0.85  # probability of extending a valid trajectory beyond min_depth
+    continue_prob: float = 0.9  # probability of extending a valid trajectory beyond min_depth
     optional_arg_prob: float = 0.35  # probability of filling an optional parameter
     keep_failed: bool = True  # keep failed attempts (DPO negatives)
     require_link: bool = True  # every step after the first uses an earlier step's output (id or mention)
