@@ -32,10 +32,26 @@ def _hash(s: str) -> str:
     return hashlib.sha1(s.encode()).hexdigest()
 
 
+STATE_CHECKS = ("row_exists", "row_absent", "row_count", "field_equals", "probe")
+
+
+def verifies_writes(registry: Any, task: Dict[str, Any]) -> bool:
+    """A task that changes state must have at least one check over the state."""
+    from elab_hpc.synth.categories import READ_OPS
+
+    writes = any(registry[a["tool"]].op not in READ_OPS for a in task["gold_actions"])
+    return not writes or any(c["type"] in STATE_CHECKS for c in task["checks"])
+
+
 def replay_ok(arena: Any, registry: Any, task: Dict[str, Any]) -> bool:
-    """Gold actions in a fresh episode: every call succeeds and every check passes."""
+    """Gold actions in a fresh episode: every call succeeds and every check passes; and on the
+    untouched state with an empty answer at least one check fails (the checks verify something)."""
     from elab_hpc.env.checks import run_checks
 
+    with arena.episode() as ep:
+        untouched = run_checks(task["checks"], ep, "", call=lambda t, a: ep.call(t, a))
+    if all(r["passed"] for r in untouched):
+        return False
     with arena.episode() as ep:
         for a in task["gold_actions"]:
             if not ep.call(a["tool"], registry[a["tool"]].to_native(a["args"])).ok:
@@ -92,7 +108,7 @@ def build(pool_size: int = 2400, synth_total: int = 480, data_dir: Path = DATA_D
         total = len(hand) + synth_total
         have = Counter(t["category"] for t in hand)
         quotas = {c: max(0, round(total * TARGET_MIX[c]) - have[c]) for c in CATEGORIES}
-        chosen = pick(pool, {c: q + 12 for c, q in quotas.items()})  # spares for replay failures
+        chosen = pick(pool, {c: q + 60 for c, q in quotas.items()})  # spares for replay failures
         bar = progress.add_task("replaying picks in fresh episodes", total=len(chosen))
         kept: List[Dict[str, Any]] = []
         got = Counter()
@@ -100,11 +116,11 @@ def build(pool_size: int = 2400, synth_total: int = 480, data_dir: Path = DATA_D
             progress.advance(bar)
             if got[t["category"]] >= quotas[t["category"]]:
                 continue
-            if replay_ok(arena, ctx.registry, t):
+            if verifies_writes(ctx.registry, t) and replay_ok(arena, ctx.registry, t):
                 kept.append(t)
                 got[t["category"]] += 1
             else:
-                problems.append(f"synth {t['id']}: does not replay in a fresh episode; dropped")
+                problems.append(f"synth {t['id']}: unverified write, vacuous checks or no fresh replay; dropped")
     kept.sort(key=lambda t: t["id"])
     hand.sort(key=lambda t: t["id"])
     data_dir.mkdir(parents=True, exist_ok=True)
