@@ -36,6 +36,7 @@ class SamplerConfig:
     continue_prob: float = 0.9  # probability of extending a valid trajectory beyond min_depth
     optional_arg_prob: float = 0.35  # probability of filling an optional parameter
     keep_failed: bool = True  # keep failed attempts (DPO negatives)
+    max_per_sequence: int = 3  # trajectories per exact tool sequence (0 = unlimited): variety over repeats
     require_link: bool = True  # every step after the first uses an earlier step's output (id or mention)
     reuse_episode: bool = True  # roll one episode back to the template per walk instead of opening a new one
     # registry names never sampled (bash.run_command starts a real process per call: slow, and its
@@ -96,6 +97,8 @@ def check_synth(c: SynthConfig) -> None:
                        ("filter.mmr_lambda", c.filter.mmr_lambda)):
         if not 0.0 <= value <= 1.0:
             raise ConfigError(f"{key}: must be within [0, 1], got {value}")
+    if s.max_per_sequence < 0:
+        raise ConfigError(f"sampler.max_per_sequence: must be >= 0, got {s.max_per_sequence}")
     if s.time_budget_s < 0:
         raise ConfigError(f"sampler.time_budget_s: must be >= 0, got {s.time_budget_s}")
     if c.composer.kind not in COMPOSERS:

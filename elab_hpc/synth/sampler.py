@@ -290,6 +290,7 @@ class Sampler:
         t_end = time.perf_counter() + self.cfg.time_budget_s if self.cfg.time_budget_s > 0 else None
         made = 0
         seen: Set[str] = set()
+        per_sequence: Dict[Tuple[str, ...], int] = defaultdict(int)
         barren = 0
         while made < n:
             order = list(pool)
@@ -304,6 +305,11 @@ class Sampler:
                     traj = self.sample(start, rng, seed=seed, shard=shard)
                     if traj is None or traj.id in seen:
                         continue
+                    sequence = tuple(traj.tools)
+                    if self.cfg.max_per_sequence and per_sequence[sequence] >= self.cfg.max_per_sequence:
+                        self.stats["repeated_sequence"] += 1  # near-duplicate tasks; de-duplication would drop them
+                        continue
+                    per_sequence[sequence] += 1
                     seen.add(traj.id)
                     got += 1
                     made += 1
