@@ -72,14 +72,7 @@ def seed_dolibarr(ctx) -> None:
     # products and services
     n_prod = 4 + 2 * k
     products = []
-    seen: set[str] = set()
-    while len(products) < n_prod:
-        service = rng.random() < 0.35
-        label = f"{rng.choice(fake.PRODUCT_WORDS)} {rng.choice(words.SERVICE_KINDS if service else fake.PRODUCT_KINDS)}"
-        if label in seen and len(seen) < 300:
-            continue
-        seen.add(label)
-        pid = len(products) + 1
+    for pid, (label, service) in enumerate(words.catalogue(rng, n_prod), start=1):
         price = float(rng.choice([49, 99, 149, 240, 480, 750, 1200, 2500])) + rng.choice([0, 0.5, 0.99])
         products.append((pid, f"{'SRV' if service else 'PRD'}-{pid:04d}", label, int(service), price,
                          rng.choice([20.0, 20.0, 10.0, 5.5]), f"{label} — catalogue item", None if service else rng.randint(0, 400),

@@ -29,10 +29,25 @@ def company_names(rng: random.Random, n: int) -> list[str]:
     pool += extra
     if n > len(pool):
         pool += [f"{name} {form}" for form in LEGAL_FORMS for name in extra]
-    return pool[:n]
+    unique = list(dict.fromkeys(pool))  # generated names may repeat a famous one ("Monarch Energy")
+    return unique[:n]
 
 
 def address(rng: random.Random) -> tuple[str, str, str, str]:
     """(street address, zip, town, country code)."""
     town, country, zip_code = rng.choice(fake.CITIES)
     return f"{rng.randint(1, 180)} {rng.choice(STREETS)}", zip_code, town, country
+
+
+def catalogue(rng: random.Random, n: int) -> list[tuple[str, bool]]:
+    """n distinct (label, is_service) items; past the word combinations, later generations (" Gen 2")."""
+    items = [(f"{w} {kind}", False) for w in fake.PRODUCT_WORDS for kind in fake.PRODUCT_KINDS]
+    items += [(f"{w} {kind}", True) for w in fake.PRODUCT_WORDS for kind in SERVICE_KINDS
+              if kind not in fake.PRODUCT_KINDS]
+    rng.shuffle(items)
+    out = list(items)
+    gen = 2
+    while len(out) < n:
+        out += [(f"{label} Gen {gen}", service) for label, service in items]
+        gen += 1
+    return out[:n]

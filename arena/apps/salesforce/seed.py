@@ -24,9 +24,20 @@ def provision_user(ctx, user_id: int) -> None:
                profile=PROFILES.get(user["role"], "Standard User"), is_active=1)
 
 
+WORK_MINUTES = 600  # 08:00-18:00
+
+
 def _stamp(rng, start: str, span_days: int) -> str:
-    day = dt.date.fromisoformat(start) + dt.timedelta(days=rng.randrange(span_days))
-    return f"{day.isoformat()}T{rng.randint(8, 18):02d}:{rng.randint(0, 59):02d}:00"
+    """A working-hours timestamp within span_days of start (one draw: seeding at scale large stays fast)."""
+    m = rng.randrange(span_days * WORK_MINUTES)
+    day = dt.date.fromisoformat(start) + dt.timedelta(days=m // WORK_MINUTES)
+    minute = 480 + m % WORK_MINUTES
+    return f"{day.isoformat()}T{minute // 60:02d}:{minute % 60:02d}:00"
+
+
+def _phone(rng) -> str:
+    n = rng.randrange(10**9)
+    return f"+{30 + n % 20} {n // 20 % 900 + 100} {n // 18000 % 9000 + 1000}"
 
 
 def _pick(rng, weights: dict[str, int]) -> str:
@@ -42,12 +53,13 @@ def seed_salesforce(ctx) -> None:
     ins = ctx.db.executemany
 
     accounts = []
+    slugs = {}
     for aid, name in enumerate(words.account_names(rng, 3 + 5 * k), start=1):
         city, country, _ = rng.choice(fake.CITIES)
         created = _stamp(rng, "2022-01-03", 1100)
+        slugs[aid] = fake.slug(name)
         accounts.append((aid, name, rng.choices(ACCOUNT_TYPES, [25, 45, 15, 10, 5])[0], rng.choice(INDUSTRIES), city,
-                         country, f"+{rng.randint(30, 49)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
-                         f"https://www.{fake.slug(name)}.example", float(rng.randint(5, 900) * 100_000),
+                         country, _phone(rng), f"https://www.{slugs[aid]}.example", float(rng.randint(5, 900) * 100_000),
                          rng.choice([12, 45, 120, 300, 800, 2500, 12000]), rng.choice(sales), created, created))
     ins("INSERT INTO sf_accounts (id, name, type, industry, billing_city, billing_country, phone, website, "
         "annual_revenue, number_of_employees, owner_id, created_date, last_modified_date) "
@@ -59,9 +71,8 @@ def seed_salesforce(ctx) -> None:
         acc = rng.choice(accounts)
         first, last = fake.person(rng)
         created = _stamp(rng, acc[11][:10], 300)
-        contacts.append((cid, acc[0], first, last, f"{first}.{last}{cid}@{fake.slug(acc[1])}.example".lower(),
-                         f"+{rng.randint(30, 49)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
-                         rng.choice(words.TITLES), acc[10], created, created))
+        contacts.append((cid, acc[0], first, last, f"{first}.{last}{cid}@{slugs[acc[0]]}.example".lower(),
+                         _phone(rng), rng.choice(words.TITLES), acc[10], created, created))
         contacts_of.setdefault(acc[0], []).append(cid)
     ins("INSERT INTO sf_contacts (id, account_id, first_name, last_name, email, phone, title, owner_id, "
         "created_date, last_modified_date) VALUES (?,?,?,?,?,?,?,?,?,?)", contacts)

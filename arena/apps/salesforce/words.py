@@ -29,4 +29,5 @@ def account_names(rng: random.Random, n: int) -> list[str]:
     pool += extra
     if n > len(pool):
         pool += [f"{name} International" for name in extra] + [f"{name} Europe" for name in extra]
-    return pool[:n]
+    unique = list(dict.fromkeys(pool))  # generated names may repeat a famous one ("Monarch Energy")
+    return unique[:n]
