@@ -88,7 +88,29 @@ def test_two_node_torchrun_gloo_allreduce(devcluster, tmp_path):
     assert sorted(wait([job], poll_s=0.5, timeout_s=200, show=False)[0]) == [0, 1]  # one task per node, node ranks 0 and 1
     lines = sorted((tmp_path / f"rank{r}.txt").read_text() for r in (0, 1))
     assert lines == ["node1 2 3.0", "node2 2 3.0"]
-    assert 20000 <= port_for_job(job.job_id) < 40000
+    # the port is a function of controller and job id: clusters sharing a host do not collide
+    assert port_for_job(job.job_id, "elabdev:127.0.0.1:1") == port_for_job(job.job_id, "elabdev:127.0.0.1:1")
+    ports = {port_for_job(job.job_id, f"elabdev:127.0.0.1:{p}") for p in (16817, 16917, 17017)}
+    assert len(ports) == 3 and all(20000 <= p < 40000 for p in ports)
+
+
+def rank0_fails(seconds: float) -> str:
+    import submitit
+
+    if submitit.JobEnvironment().global_rank == 0:
+        raise RuntimeError("rank 0 broke")
+    time.sleep(seconds)
+    return "rank 1 slept"
+
+
+@pytest.mark.timeout(120)
+def test_failing_rank_ends_the_whole_multinode_job(devcluster, tmp_path):
+    ex = make_executor(dev(), tmp_path / "jobs").with_resources(nodes=2)
+    job = ex.submit(rank0_fails, 300)
+    t0 = time.monotonic()
+    with pytest.raises(Exception, match="rank 0 broke"):
+        wait([job], poll_s=0.5, timeout_s=90, show=False)
+    assert time.monotonic() - t0 < 90  # rank 1 was not left sleeping for 300 s
 
 
 def _queued() -> set[str]:

@@ -35,6 +35,8 @@ def sbatch_parameters(c, after: Sequence[submitit.Job] = ()) -> Dict[str, Any]:
         setup=[f"export SUBMITIT_PREEMPT_SIGNAL={c.signal}", *c.setup],
         array_parallelism=c.array_parallelism,
         additional_parameters=extra,
+        # one failing task ends the step, instead of its peers waiting in a rendezvous forever
+        srun_args=["--kill-on-bad-exit=1"],
     )
     if c.gpus_per_node:
         params["gpus_per_node"] = c.gpus_per_node

@@ -3,12 +3,16 @@
 The rendezvous comes from the job itself: MASTER_ADDR is the address of the first host of
 SLURM_JOB_NODELIST (expanded by `scontrol show hostnames`), MASTER_PORT is derived from the job
 id so that concurrent jobs sharing a node do not collide, NODE_RANK is SLURM_NODEID.
+Job ids are unique only per controller, and several controllers can share a host (dev
+clusters side by side), so the port also hashes SLURM_WORKING_CLUSTER (name:host:port of the
+controller, set by SLURM in every job).
 """
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import zlib
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence
 
@@ -28,10 +32,9 @@ class Rendezvous:
                 "NNODES": str(self.nnodes), "NODE_RANK": str(self.node_rank)}
 
 
-def port_for_job(job_id: str | int) -> int:
-    # array tasks "123_4" share a base id; the task index keeps their ports apart
-    base, _, task = str(job_id).partition("_")
-    return PORT_BASE + (int(base) + int(task or 0)) % PORT_SPAN
+def port_for_job(job_id: str | int, controller: str = "") -> int:
+    """Same on every node of a job; array tasks ("123_4") and other controllers get other ports."""
+    return PORT_BASE + zlib.crc32(f"{controller}/{job_id}".encode()) % PORT_SPAN
 
 
 def expand_hostnames(nodelist: str) -> List[str]:
@@ -57,7 +60,8 @@ def rendezvous_from_slurm(env: Optional[Mapping[str, str]] = None) -> Rendezvous
     except KeyError as exc:
         raise RuntimeError(f"not inside a SLURM job: {exc.args[0]} is not set") from None
     hosts = expand_hostnames(nodelist)
-    return Rendezvous(master_addr=node_address(hosts[0]), master_port=port_for_job(job_id),
+    port = port_for_job(job_id, env.get("SLURM_WORKING_CLUSTER", ""))
+    return Rendezvous(master_addr=node_address(hosts[0]), master_port=port,
                       nnodes=len(hosts), node_rank=int(env.get("SLURM_NODEID", "0")))
 
 
