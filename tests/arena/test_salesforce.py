@@ -90,8 +90,8 @@ def test_pipeline_episode_create_read_update_verify(ep):
     ("SELECT Id FROM Contact WHERE Account.Name LIKE '%s%' ORDER BY LastName LIMIT 5 OFFSET 1",
      "SELECT c.id FROM sf_contacts c JOIN sf_accounts a ON a.id = c.account_id WHERE a.name LIKE '%s%' "
      "ORDER BY c.last_name, c.id LIMIT 5 OFFSET 1"),
-    ("SELECT Id FROM Case WHERE ContactId = null AND Priority != 'Low'",
-     "SELECT id FROM sf_cases WHERE contact_id IS NULL AND priority != 'Low' ORDER BY id"),
+    ("SELECT Id FROM Case WHERE ClosedDate = null AND ContactId != null AND Priority != 'Low'",
+     "SELECT id FROM sf_cases WHERE closed_date IS NULL AND contact_id IS NOT NULL AND priority != 'Low' ORDER BY id"),
     ("SELECT Id FROM Case WHERE Status NOT IN ('Closed') AND CreatedDate > 2025-12-01T00:00:00Z",
      "SELECT id FROM sf_cases WHERE status != 'Closed' AND created_date > '2025-12-01T00:00:00' ORDER BY id"),
 ])
