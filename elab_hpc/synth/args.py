@@ -332,7 +332,7 @@ class ArgFiller:
                     for fld, val in scalar_fields(item):
                         for slot in self.slots.field_slots(app, entity, fld, val):
                             slots.setdefault(slot, val)
-                    got = {p: slots[next(iter(ss & slots.keys()))] for p, ss in params.items() if ss & slots.keys()}
+                    got = {p: slots[min(ss & slots.keys())] for p, ss in params.items() if ss & slots.keys()}
                     if len(got) >= 2:
                         out.append(got)
         self._together_cache[action.name] = out[:64]

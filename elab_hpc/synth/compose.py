@@ -33,7 +33,8 @@ STATUS_FIELDS = ("status", "state", "stage_name", "priority")
 
 
 def _title_of(item: Dict[str, Any]) -> Optional[str]:
-    for f in TITLE_FIELDS + ("path", "identifier", "number", "ref", "username", "login", "subject"):
+    for f in TITLE_FIELDS + ("path", "identifier", "number", "ref", "username", "login", "subject",
+                             "Name", "Subject", "Title", "LastName", "CaseNumber"):  # + Salesforce field names
         v = item.get(f)
         if isinstance(v, str) and v.strip():
             return v.strip()
@@ -262,7 +263,8 @@ class TemplateComposer:
                 return t["key_read"].format(a_entity=a_ent, a_label=label, field=fld, b_phrase=b_phrase)
             return t["key_other"].format(field=fld, b_phrase=b_phrase)
         if mention is not None:
-            ref = self._mention_ref(steps, mention)
+            quoted = re.findall(r"'([^']+)'", str(b.args.get(mention[2], "")))
+            ref = quoted[0] if quoted else self._mention_ref(steps, mention)
             return t["mention"].format(ref=ref, b_phrase=b_phrase)
         return t["plain"].format(b_phrase=b_phrase)
 
