@@ -173,3 +173,30 @@ def test_seeded_ledger_is_consistent(world):
         assert all(abs(r["total"] - r["raw"]) < 0.006 for r in lines)
         overdue = ok(ep, "invoice.list_invoices", {"overdue": True})
         assert all(r["overdue"] and r["due_date"] < "2026-03-02" for r in overdue["invoices"])
+
+
+def test_validated_invoice_is_mailed_to_the_customer(ep):
+    tp = ep.query("SELECT id, name, email FROM dl_thirdparties WHERE client IN (1, 3) AND email IS NOT NULL "
+                  "ORDER BY id LIMIT 1")[0]
+    inv = ok(ep, "invoice.create_invoice", {"customer": tp["name"], "due_date": "2026-04-01", "lines": [
+        {"description": "Consulting hours", "quantity": 6, "unit_price": 150, "tax_rate": 0.2}]})
+    refused(ep, "invoice.send_invoice", {"invoice_id": inv["invoice_id"]}, "invalid_transition")  # still a draft
+    ok(ep, "invoice.validate_invoice", {"invoice_id": inv["invoice_id"]})
+    sent = ok(ep, "invoice.send_invoice", {"invoice_id": inv["invoice_id"], "message": "Dear team,"})
+    assert sent["sent_to"] == [tp["email"]]
+    mail = ep.query("SELECT owner_id, folder, recipients, subject, body FROM mail_messages ORDER BY id DESC LIMIT 1")[0]
+    assert (mail["owner_id"], mail["folder"], mail["recipients"]) == (1, "Sent", tp["email"])
+    assert inv["number"] in mail["subject"] and "Total: 1080.00 EUR" in mail["body"]
+    assert ep.query("SELECT sent_at FROM inv_invoices WHERE id = ?", inv["invoice_id"])[0]["sent_at"] == ep.world.now
+
+    accountant = ep.query("SELECT id, email FROM users WHERE role = 'finance' ORDER BY id LIMIT 1")[0]
+    ok(ep, "invoice.send_invoice", {"invoice_id": inv["invoice_id"], "to": [accountant["email"]]})
+    inbox = ep.query("SELECT subject FROM mail_messages WHERE owner_id = ? AND folder = 'INBOX' ORDER BY id DESC LIMIT 1",
+                     accountant["id"])
+    assert inbox and inv["number"] in inbox[0]["subject"]
+    refused(ep, "invoice.send_invoice", {"invoice_id": inv["invoice_id"], "to": ["not an address"]}, "invalid_arguments")
+
+    walk_in = ok(ep, "invoice.create_invoice", {"customer": "Walk-in customer", "due_date": "2026-04-01", "lines": [
+        {"description": "Cable", "quantity": 1, "unit_price": 9.5}]})
+    ok(ep, "invoice.validate_invoice", {"invoice_id": walk_in["invoice_id"]})
+    refused(ep, "invoice.send_invoice", {"invoice_id": walk_in["invoice_id"]}, "rule_violation")  # no CRM e-mail

@@ -18,6 +18,7 @@ CREATE TABLE inv_invoices (
     validated_by INTEGER REFERENCES users(id),
     validated_at TEXT,
     cancel_reason TEXT,
+    sent_at TEXT,                                      -- last time it was e-mailed (send_invoice)
     CHECK (due_date >= issue_date)
 );
 CREATE INDEX inv_invoices_status ON inv_invoices(status, due_date);

@@ -282,3 +282,38 @@ def create_invoice_from_order(ctx, order_id: Annotated[int, Field(description="D
                         f"{total}; fix the order first", order_total=order["total_ttc"], lines_total=total)
     ctx.emit("order.billed", order_id=order_id, invoice_ref=number)
     return {"invoice_id": iid, "number": number, "status": "Draft", "total": total, "order_ref": order["ref"]}
+
+
+SENDABLE_STATUSES = {"Validated", "Paid"}
+
+
+@app.tool()
+def send_invoice(ctx, invoice_id: InvoiceId,
+                 to: Annotated[list[str] | None, Field(description="Recipient addresses (default: the customer's e-mail in the CRM)")] = None,
+                 message: Annotated[str | None, Field(description="A personal note put above the invoice summary")] = None) -> dict:
+    """E-mail a validated (or paid) invoice to the customer, from your mailbox."""
+    inv = _invoice(ctx, invoice_id)
+    if inv["status"] not in SENDABLE_STATUSES:
+        raise ToolError("invalid_transition", f"invoice {inv['number']} is {inv['status']}; only validated or paid "
+                        "invoices are sent", current=inv["status"])
+    if not to:
+        email = ctx.scalar("SELECT email FROM dl_thirdparties WHERE id = ?", inv["thirdparty_id"]) \
+            if inv["thirdparty_id"] else None
+        if not email:
+            raise ToolError("rule_violation", f"{inv['customer']} has no e-mail address in the CRM; give `to`",
+                            field="to")
+        to = [email]
+    lines = ctx.all("SELECT description, quantity, unit_price, tax_rate, line_total FROM inv_lines "
+                    "WHERE invoice_id = ? ORDER BY id", invoice_id)
+    outstanding = minus(inv["total"], inv["amount_paid"])
+    body = "\n".join(
+        ([message, ""] if message else [])
+        + [f"Invoice {inv['number']} for {inv['customer']}, issued {inv['issue_date']}, due {inv['due_date']}.", ""]
+        + [f"- {li['description']}: {li['quantity']:g} x {li['unit_price']:.2f} {inv['currency']} "
+           f"(+{li['tax_rate'] * 100:g}% tax) = {li['line_total']:.2f}" for li in lines]
+        + ["", f"Total: {inv['total']:.2f} {inv['currency']} (tax {inv['tax_total']:.2f})",
+           f"Outstanding: {outstanding:.2f} {inv['currency']}"])
+    ctx.emit("mail.send", sender_id=ctx.actor["id"], to=to, subject=f"Invoice {inv['number']} ({inv['total']:.2f} "
+             f"{inv['currency']})", body=body)
+    ctx.update("inv_invoices", invoice_id, sent_at=ctx.now)
+    return {"invoice_id": invoice_id, "number": inv["number"], "sent_to": to, "outstanding": outstanding}
