@@ -55,6 +55,9 @@ class AgentConfig:
     max_context_tokens: int = 6000  # stop when the conversation would outgrow this
     max_repeated_failures: int = 2  # the same failing call this many times in a row ends the episode
     system_prompt: Optional[str] = None  # extra instructions placed before the scaffold's own
+    # react: the model's turn starts with this (backends that can continue a message; small
+    # models then keep to the format far more often). "" = no prefill
+    react_prefix: str = "Thought:"
     apps: List[str] = field(default_factory=list)  # tools offered: these apps (empty = the task's / all)
     backend: BackendConfig = field(default_factory=BackendConfig)
 

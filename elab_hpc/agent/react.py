@@ -105,32 +105,50 @@ def _closest(name: str, names: List[str]) -> Optional[str]:
 
 
 def describe_tool(tool: Dict[str, Any]) -> str:
-    """One tool as prompt text: name, description, arguments (required ones marked)."""
+    """One tool as prompt text: name, description, then its arguments as a JSON object of
+    types (`?` marks optional ones), so the listing looks like an Action Input, not a call."""
     fn = tool.get("function", tool)
     params = fn.get("parameters") or {}
     required = set(params.get("required") or [])
-    args = []
+    args = {}
     for name, schema in (params.get("properties") or {}).items():
         typ = schema.get("type", "any") if isinstance(schema, dict) else "any"
         if isinstance(typ, list):
             typ = "|".join(str(t) for t in typ)
-        args.append(f"{name}{'' if name in required else '?'}: {typ}")
+        args[name if name in required else name + "?"] = typ
     desc = " ".join((fn.get("description") or "").split())[:200]
-    return f"- {fn['name']}({', '.join(args)}): {desc}"
+    return f"- {fn['name']}: {desc}\n  arguments: {json.dumps(args)}"
+
+
+def example_action(tools: List[Dict[str, Any]]) -> List[str]:
+    """An Action/Action Input pair built from the offered tools (small models copy the shape):
+    the first tool without required arguments, else the first tool with placeholders."""
+    if not tools:
+        return ["Action: <tool name>", "Action Input: {}"]
+    fns = [t.get("function", t) for t in tools]
+    bare = [f for f in fns if not (f.get("parameters") or {}).get("required")]
+    fn = (bare or fns)[0]
+    args = {k: "..." for k in (fn.get("parameters") or {}).get("required") or []}
+    return [f"Action: {fn['name']}", f"Action Input: {json.dumps(args)}"]
 
 
 def system_prompt(tools: List[Dict[str, Any]], extra: Optional[str] = None) -> str:
-    """The ReAct instructions with the tools listed (`?` marks optional arguments)."""
+    """The ReAct instructions: tools first, then the format and an example last (small models
+    follow what they read last)."""
     lines = [extra.strip() + "\n"] if extra else []
-    lines += ["You solve the user's request with tools. Use this format:",
+    lines += ["You solve the user's request with these tools:"]
+    lines += [describe_tool(t) for t in tools]
+    lines += ["",
+              "Use this format:",
               "Thought: what to do next",
-              "Action: one tool name from the list below",
+              "Action: one tool name from the list",
               "Action Input: the arguments as a JSON object",
               "You then get `Observation: <result>`. Repeat as needed. When you are done, write",
               "ANSWER: the final answer",
               "",
-              "Tools:"]
-    lines += [describe_tool(t) for t in tools]
+              "Example:",
+              "Thought: I need to look this up first.",
+              *example_action(tools)]
     return "\n".join(lines)
 
 

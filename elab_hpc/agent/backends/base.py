@@ -63,6 +63,9 @@ class Backend(abc.ABC):
     """Batched chat generation. Implementations keep the output order of the input batch."""
 
     model_id: str = ""
+    # whether a conversation may end in a partial assistant message that the model continues
+    # (the reply then holds only the continuation)
+    supports_prefill: bool = False
     tokenizer: Any = None  # for token counts of observations; None = ~4 chars per token
 
     @abc.abstractmethod

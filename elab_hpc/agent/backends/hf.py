@@ -22,6 +22,7 @@ def resolve_model(name: str) -> str:
 
 
 class HFBackend(Backend):
+    supports_prefill = True
     def __init__(self, cfg: BackendConfig):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -51,8 +52,7 @@ class HFBackend(Backend):
             self.tokenizer.pad_token = self.tokenizer.eos_token
 
     def render(self, conv: Conversation, tools: Optional[List[ToolSchema]]) -> str:
-        return self.tokenizer.apply_chat_template(conv, tools=tools or None, tokenize=False,
-                                                  add_generation_prompt=True)
+        return render_prompt(self.tokenizer, conv, tools)
 
     def generate(self, batch: List[Conversation], tools: Optional[List[ToolSchema]] = None,
                  params: Optional[GenParams] = None) -> List[AssistantMessage]:
@@ -93,6 +93,13 @@ class HFBackend(Backend):
             usage = Usage(prompt_tokens=int(mask.sum()), completion_tokens=len(gen) + (1 if ended else 0))
             results.append(to_message(text, usage, "stop" if ended or stopped else "length", bool(tools)))
         return results
+
+
+def render_prompt(tokenizer: Any, conv: Conversation, tools: Optional[List[ToolSchema]]) -> str:
+    """The prompt text; a conversation ending in an assistant message is continued (prefill)."""
+    prefill = bool(conv) and conv[-1].get("role") == "assistant"
+    return tokenizer.apply_chat_template(conv, tools=tools or None, tokenize=False,
+                                         add_generation_prompt=not prefill, continue_final_message=prefill)
 
 
 def to_message(text: str, usage: Usage, finish: str, with_tools: bool) -> AssistantMessage:

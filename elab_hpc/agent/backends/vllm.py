@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from elab_hpc.agent.backends.base import AssistantMessage, Backend, Conversation, GenParams, ToolSchema, Usage
-from elab_hpc.agent.backends.hf import resolve_model, to_message
+from elab_hpc.agent.backends.hf import render_prompt, resolve_model, to_message
 from elab_hpc.agent.config import BackendConfig
 from elab_hpc.errors import UserError
 
@@ -23,6 +23,7 @@ def import_vllm():
 
 
 class VLLMBackend(Backend):
+    supports_prefill = True
     def __init__(self, cfg: BackendConfig):
         vllm = import_vllm()
         from elab_hpc.agent import templates
@@ -39,8 +40,7 @@ class VLLMBackend(Backend):
         params = params or self.default_params()
         sp = self._vllm.SamplingParams(max_tokens=params.max_new_tokens, temperature=params.temperature,
                                        top_p=params.top_p, stop=list(params.stop) or None, seed=params.seed)
-        prompts = [self.tokenizer.apply_chat_template(c, tools=tools or None, tokenize=False,
-                                                      add_generation_prompt=True) for c in batch]
+        prompts = [render_prompt(self.tokenizer, c, tools) for c in batch]
         outs = self.llm.generate(prompts, sp, use_tqdm=False)
         results = []
         for o in outs:
