@@ -114,6 +114,13 @@ def test_soql_count_and_relationships(ep):
     for rec, row in zip(res["records"], rows):
         assert rec["Subject"] == row["subject"] and rec["Owner"]["Name"] == row["full_name"]
         assert (rec["Contact"] or {}).get("Email") == row["email"]
+    # LIKE wildcards escaped with a backslash match literally, as in SOQL
+    ok(ep, "salesforce.create_account", {"name": "Save 50% Now"})
+    ok(ep, "salesforce.create_account", {"name": "Save 500 Now"})
+    like = ok(ep, "salesforce.soql_query", {"query": r"SELECT Name FROM Account WHERE Name LIKE 'Save 50\%%'"})
+    assert [r["Name"] for r in like["records"]] == ["Save 50% Now"]
+    both = ok(ep, "salesforce.soql_query", {"query": "SELECT Name FROM Account WHERE Name LIKE 'Save 50_ Now'"})
+    assert both["totalSize"] == 2
     # a quote escaped inside a literal stays part of the value: a parameter, never SQL
     none = ok(ep, "salesforce.soql_query", {"query": r"SELECT Id FROM Account WHERE Name = 'x\' OR 1=1 --'"})
     assert none["totalSize"] == 0

@@ -65,12 +65,20 @@ def tokenize(text: str) -> list[Token]:
         if kind == "ident" and value.upper() in KEYWORDS:
             tokens.append(Token("keyword", value.upper(), pos))
         elif kind == "string":
-            tokens.append(Token("string", re.sub(r"\\(.)", r"\1", value[1:-1]), pos))
+            tokens.append(Token("string", _unescape(value[1:-1]), pos))
         elif kind != "ws":
             tokens.append(Token(kind, value, pos))
         pos = m.end()
     tokens.append(Token("end", "", len(text)))
     return tokens
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "%": "\\%", "_": "\\_"}
+
+
+def _unescape(body: str) -> str:
+    """SOQL string escapes; \\% and \\_ stay escaped for LIKE (which uses ESCAPE '\\')."""
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body)
 
 
 # -- parse tree ---------------------------------------------------------------------------
@@ -324,6 +332,8 @@ def compile_query(query: Query, today: str) -> Compiled:
     for cond in query.where:
         expr, spec, col = _resolve(obj, cond.field)
         values = [_param(spec, col.owner, tok, today) for tok in cond.values]
+        if cond.op != "LIKE":  # outside LIKE an escaped wildcard is just the character
+            values = [v.replace("\\%", "%").replace("\\_", "_") if isinstance(v, str) else v for v in values]
         if cond.op in ("IN", "NOT IN"):
             if any(v is None for v in values):
                 raise _error("NULL is not allowed inside IN (...)", cond.pos)
