@@ -24,20 +24,13 @@ def provision_user(ctx, user_id: int) -> None:
                profile=PROFILES.get(user["role"], "Standard User"), is_active=1)
 
 
-WORK_MINUTES = 600  # 08:00-18:00
-
-
 def _stamp(rng, start: str, span_days: int) -> str:
-    """A working-hours timestamp within span_days of start (one draw: seeding at scale large stays fast)."""
-    m = rng.randrange(span_days * WORK_MINUTES)
-    day = dt.date.fromisoformat(start) + dt.timedelta(days=m // WORK_MINUTES)
-    minute = 480 + m % WORK_MINUTES
-    return f"{day.isoformat()}T{minute // 60:02d}:{minute % 60:02d}:00"
+    day = dt.date.fromisoformat(start) + dt.timedelta(days=rng.randrange(span_days))
+    return f"{day.isoformat()}T{rng.randint(8, 18):02d}:{rng.randint(0, 59):02d}:00"
 
 
 def _phone(rng) -> str:
-    n = rng.randrange(10**9)
-    return f"+{30 + n % 20} {n // 20 % 900 + 100} {n // 18000 % 9000 + 1000}"
+    return f"+{rng.randint(30, 49)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
 
 
 def _pick(rng, weights: dict[str, int]) -> str:
