@@ -79,6 +79,17 @@ def load_suite(split: Optional[str] = None, categories: Sequence[str] = (), apps
     return tasks[:limit] if limit > 0 else tasks
 
 
+def world_drift(arena: Any, data_dir: Path = DATA_DIR) -> Optional[str]:
+    """Why the suite may not fit this arena world (its seed data changed since the build), or None."""
+    manifest = json.loads((data_dir / MANIFEST_FILE.name).read_text())
+    with arena.episode() as ep:
+        now = ep.state_hash()
+    if manifest.get("world_state_hash") not in (None, now):
+        return (f"the task suite was built for arena world state {manifest['world_state_hash'][:12]}, this world is "
+                f"{now[:12]} (seed data changed): rebuild it with `python -m arena.tasks.build`")
+    return None
+
+
 def category_mix(tasks: Iterable[Dict[str, Any]]) -> Dict[str, float]:
     tasks = list(tasks)
     n = max(len(tasks), 1)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from arena.tasks.handwritten import FamilySpec, field, row, says
 
-# (customer, [(product label, qty)], customer's PO reference)
-ORDERS = [("Northwind Traders", [("Sync Installation", 2)], "PO-7731"),
-          ("Initech Labs", [("Lumen Training Seat", 10), ("Secure Training Seat", 2)], "PO-1182"),
-          ("Umbrella Health", [("Harbor Support Plan", 1)], "PO-5520"),
-          ("Stark Logistics", [("Relay Backup", 3), ("Sync Installation", 1)], "PO-0419"),
-          ("Wayne Biotech", [("Secure Backup", 4)], "PO-9087")]
+# (customer position, [(product position, qty)], customer's PO reference) — positions in the
+# seeded lists (by id), so the requests follow the world's data when its seed words change
+ORDERS = [(0, [(0, 2)], "PO-7731"), (2, [(1, 3), (3, 2)], "PO-1182"), (3, [(5, 1)], "PO-5520"),
+          (4, [(4, 1), (0, 1)], "PO-0419"), (5, [(3, 4)], "PO-9087")]
 
 
 def order_to_cash(call, q, i):
-    customer, items, po = ORDERS[i]
+    ci, picks, po = ORDERS[i]
+    customers = q("SELECT id, name FROM dl_thirdparties WHERE client IN (1, 3) AND status = 1 ORDER BY id")
+    catalog = q("SELECT id, label FROM dl_products WHERE status = 1 ORDER BY id")
+    if not customers or not catalog:
+        return None
+    customer = customers[ci % len(customers)]["name"]
+    items = [(catalog[p % len(catalog)]["label"], qty) for p, qty in picks]
     companies = call("dolibarr.get_companies", {"limit": 100})
     socid = next(c["id"] for c in companies["companies"] if c["name"] == customer)
     products = call("dolibarr.get_products", {"limit": 100})
