@@ -23,9 +23,10 @@ from elab_hpc.agent.jsonish import loads_object
 
 # a model that keeps going past its action invents the observation: cut there
 STOP = ["\nObservation:", "Observation:"]
-ANSWER = re.compile(r"(?:^|\n)\s*\**\s*(?:final\s+)?answer\s*\**\s*:\s*(.*)", re.I | re.S)
-ACTION = re.compile(r"(?:^|\n)\s*\**\s*Action\s*\**\s*:\s*[`\"']?([A-Za-z0-9_.\-]+)", re.I)
-ACTION_INPUT = re.compile(r"\**\s*Action[ _]Input\s*\**\s*:\s*", re.I)
+# labels may come in markdown bold: **Action:** or **Action**:
+ANSWER = re.compile(r"(?:^|\n)\s*\**\s*(?:final\s+)?answer\s*\**\s*:\s*\**\s*(.*)", re.I | re.S)
+ACTION = re.compile(r"(?:^|\n)\s*\**\s*Action\s*\**\s*:\s*\**\s*[`\"']?([A-Za-z0-9_.\-]+)", re.I)
+ACTION_INPUT = re.compile(r"\**\s*Action[ _]Input\s*\**\s*:\s*\**\s*", re.I)
 THOUGHT = re.compile(r"(?:^|\n)\s*Thought\s*:\s*(.*?)(?=\n\s*\**\s*(?:Action|ANSWER)|$)", re.I | re.S)
 
 FORMAT_HELP = ("Reply with either\nThought: <reasoning>\nAction: <tool name>\nAction Input: <JSON object>\n"
