@@ -154,7 +154,8 @@ def allreduce(ctx: StageContext) -> Dict[str, Any]:
     from elab_hpc.hpc.slurm.torchrun import launch_torchrun
 
     node_rank = launch_torchrun(__file__, [str(ctx.out_dir)],
-                                nproc_per_node=int(ctx.params.get("nproc_per_node", 1)))
+                                nproc_per_node=int(ctx.params.get("nproc_per_node", 1)),
+                                handshake_dir=ctx.work_dir)
     if ctx.rank == 0:
         return json.loads((ctx.out_dir / "allreduce.json").read_text())
     return {"node_rank": node_rank}

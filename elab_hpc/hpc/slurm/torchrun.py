@@ -5,19 +5,28 @@ SLURM_JOB_NODELIST (expanded by `scontrol show hostnames`), MASTER_PORT is deriv
 id so that concurrent jobs sharing a node do not collide, NODE_RANK is SLURM_NODEID.
 Job ids are unique only per controller, and several controllers can share a host (dev
 clusters side by side), so the port also hashes SLURM_WORKING_CLUSTER (name:host:port of the
-controller, set by SLURM in every job).
+controller, set by SLURM in every job). The range stays below the kernel's ephemeral ports
+(32768+) and the dev cluster's daemon ports (20000-40000).
+A derived port can still be taken on a shared host; given a folder all nodes see (the job
+folder), node 0 instead binds a port that is free right now and hands it to the other nodes
+through a file there.
 """
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
-PORT_BASE = 20000
-PORT_SPAN = 20000
+from elab_hpc.hpc.core.atomic import atomic_write_text
+
+PORT_BASE = 10000
+PORT_SPAN = 10000
 
 
 @dataclass(frozen=True)
@@ -53,16 +62,47 @@ def node_address(node: str) -> str:
     return node
 
 
-def rendezvous_from_slurm(env: Optional[Mapping[str, str]] = None) -> Rendezvous:
+def _free_port(preferred: int) -> int:
+    for port in (preferred, 0):  # 0: any port the kernel finds free
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError("no free TCP port")
+
+
+def _handshake_port(folder: Path, name: str, node_rank: int, preferred: int, timeout_s: float) -> int:
+    path = folder / name
+    if node_rank == 0:
+        port = _free_port(preferred)
+        atomic_write_text(path, str(port))
+        return port
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"node 0 did not publish the master port in {path} within {timeout_s:g}s")
+        time.sleep(0.1)
+    return int(path.read_text())
+
+
+def rendezvous_from_slurm(env: Optional[Mapping[str, str]] = None, handshake_dir: Path | str | None = None,
+                          timeout_s: float = 120) -> Rendezvous:
     env = os.environ if env is None else env
     try:
         nodelist, job_id = env["SLURM_JOB_NODELIST"], env["SLURM_JOB_ID"]
     except KeyError as exc:
         raise RuntimeError(f"not inside a SLURM job: {exc.args[0]} is not set") from None
     hosts = expand_hostnames(nodelist)
+    node_rank = int(env.get("SLURM_NODEID", "0"))
     port = port_for_job(job_id, env.get("SLURM_WORKING_CLUSTER", ""))
+    if handshake_dir is not None:
+        # one file per run of the job: a requeued job (SLURM_RESTART_COUNT) picks a new port
+        name = f".master-port-{job_id}-{env.get('SLURM_RESTART_COUNT', '0')}"
+        port = _handshake_port(Path(handshake_dir), name, node_rank, port, timeout_s)
     return Rendezvous(master_addr=node_address(hosts[0]), master_port=port,
-                      nnodes=len(hosts), node_rank=int(env.get("SLURM_NODEID", "0")))
+                      nnodes=len(hosts), node_rank=node_rank)
 
 
 def torchrun_command(script: str, args: Sequence[str], rdzv: Rendezvous, nproc_per_node: int = 1,
@@ -76,10 +116,12 @@ def torchrun_command(script: str, args: Sequence[str], rdzv: Rendezvous, nproc_p
 
 
 def launch_torchrun(script: str, args: Sequence[str] = (), nproc_per_node: int = 1,
-                    extra_env: Optional[Mapping[str, str]] = None) -> int:
+                    extra_env: Optional[Mapping[str, str]] = None,
+                    handshake_dir: Path | str | None = None) -> int:
     """Run inside each task of a one-task-per-node job: start this node's torchrun, wait, and
-    raise if it failed. Returns the node rank."""
-    rdzv = rendezvous_from_slurm()
+    raise if it failed. Returns the node rank. `handshake_dir`: a folder every node sees, to
+    agree on a master port that is free (see the module docstring)."""
+    rdzv = rendezvous_from_slurm(handshake_dir=handshake_dir)
     env = {**os.environ, **rdzv.env(), **dict(extra_env or {})}
     cmd = torchrun_command(script, args, rdzv, nproc_per_node)
     proc = subprocess.run(cmd, env=env)
