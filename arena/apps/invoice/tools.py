@@ -3,7 +3,7 @@ payments, cancel, read. Validation and payments need the finance role (or admin)
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
