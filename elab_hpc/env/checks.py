@@ -151,7 +151,10 @@ def _at_path(obj: Any, path: str) -> Any:
 
 
 def _contains(answer: str, value: Any) -> bool:
-    return str(value).strip().lower() in answer.lower()
+    v = str(value).strip().lower()
+    if len(v) <= 3:  # "IT", "3": as a whole word, not inside "with" or "2023"
+        return re.search(rf"(?<![a-z0-9]){re.escape(v)}(?![a-z0-9])", answer.lower()) is not None
+    return v in answer.lower()
 
 
 def run_check(check: Dict[str, Any], episode: Any, answer: str, call: Optional[Callable] = None) -> Dict[str, Any]:

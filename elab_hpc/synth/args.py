@@ -101,8 +101,13 @@ class ArgFiller:
 
     def sentence(self, rng: random.Random, ref: Optional[str] = None) -> str:
         if ref:
-            return rng.choice(self.values["mention_sentences"]).format(ref=ref)
-        return rng.choice(self.values["sentences"]).format(**self._vocab(rng))
+            core = rng.choice(self.values["mention_sentences"]).format(ref=ref)
+        else:
+            core = rng.choice(self.values["sentences"]).format(**self._vocab(rng))
+        opener = rng.choice(self.values["openers"] or [""])
+        if opener:
+            core = core[:1].lower() + core[1:] if not core.startswith("'") else core
+        return f"{opener}{core}{rng.choice(self.values['closers'] or [''])}"
 
     def person(self, rng: random.Random) -> Tuple[str, str]:
         return rng.choice(self.values["first_names"]), rng.choice(self.values["last_names"])

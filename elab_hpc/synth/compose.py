@@ -66,14 +66,6 @@ def _a(word: str) -> str:
     return ("an " if word[:1].lower() in "aeio" else "a ") + word
 
 
-def _join(parts: List[str]) -> str:
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        return f"{parts[0]}, then {parts[1]}"
-    return ", then ".join(parts[:-1]) + f", and finally {parts[-1]}"
-
-
 class TemplateComposer:
     def __init__(self, ctx: Any, max_checks: int = 12, answer_facts: bool = True):
         self.ctx = ctx
@@ -193,7 +185,8 @@ class TemplateComposer:
             return f'{human} "{value}"'
         return f"{human} '{value}'" if isinstance(value, str) else f"{human} {value}"
 
-    def phrase(self, steps: List[Step], i: int, mentioned: Set[str]) -> str:
+    def phrase(self, steps: List[Step], i: int, mentioned: Set[str], rng: Optional[random.Random] = None) -> str:
+        """The step as an instruction; `rng` picks among the phrasings (the first one without)."""
         step = steps[i]
         action = self.action(step)
         verb, _ = split_name(action.app, action.tool)
@@ -224,26 +217,22 @@ class TemplateComposer:
                 c = self._content(param, value, mentioned)
                 if c:
                     content.append(c)
-        scope = f" ({'; '.join(refs)})" if refs else ""
-        details = f" with {', '.join(content)}" if content else ""
+        pick = (lambda options: options[0]) if rng is None else rng.choice
+        scope = pick(self.values["scope_styles"]).format(refs="; ".join(refs)) if refs else ""
+        details = pick(self.values["details_styles"]).format(items=", ".join(content)) if content else ""
         op = action.op
+        kind = op if op in ("CREATE", "LIST", "SEARCH", "GET", "DELETE") else "UPDATE"
+        v = verb or "update"
         if op == "CREATE":
             v = verb if verb in self.own_verbs and verb not in ("add", "record") else "create"
-            if v == "create":
-                return f"create {_a(ent)}{name_part} in {where}{scope}{details}"
-            if entity.startswith(v) or v.startswith(entity):  # checkin → "check in", not "checkin a checkin"
-                return f"record {_a(ent)}{name_part} in {where}{scope}{details}"
-            return f"{v} {_a(ent)}{name_part}{scope}{details}"
-        if op == "LIST":
-            return f"list the {self._plural(ent)} in {where}{scope}{details}"
-        if op == "SEARCH":
-            return f"search {where} for {self._plural(ent)}{scope}{details}"
-        if op == "GET":
-            return f"look up the {ent}{name_part}{scope}{details} in {where}"
-        if op == "DELETE":
-            return f"delete the {ent}{name_part}{scope} in {where}{details}"
-        v = verb or "update"
-        return f"{v} the {ent}{name_part}{scope} in {where}{details}"
+            if v != "create":
+                kind = "CREATE_VERB"
+                if entity.startswith(v) or v.startswith(entity):  # checkin → "record a checkin"
+                    v = "record"
+        text = pick(self.values["phrases"][kind]).format(
+            verb=v, a_ent=_a(ent), ent=ent, ents=self._plural(ent), name=name_part, app=where, scope=scope,
+            details=details)
+        return text
 
     # -- pairs and whole task -----------------------------------------------------------
     def thought(self, steps: List[Step], i: int, b_phrase: str) -> str:
@@ -303,8 +292,17 @@ class TemplateComposer:
             return text, len(want)
         return None, 0
 
-    def _answer(self, steps: List[Step]) -> Tuple[str, List[Dict[str, Any]], str]:
+    def _join(self, parts: List[str], rng: random.Random) -> str:
+        if len(parts) == 1:
+            return parts[0]
+        out = parts[0]
+        for p in parts[1:-1]:
+            out += rng.choice(self.values["joiners"]) + p
+        return out + rng.choice(self.values["final_joiners"] if len(parts) > 2 else self.values["joiners"]) + parts[-1]
+
+    def _answer(self, steps: List[Step], rng: Optional[random.Random] = None) -> Tuple[str, List[Dict[str, Any]], str]:
         """(request appended to the intent, answer checks, reference answer) for a final read."""
+        pick = (lambda options: options[0]) if rng is None else rng.choice
         last = steps[-1]
         action = self.action(last)
         if not self.answer_facts or action.op not in READ_OPS or last.result is None:
@@ -312,25 +310,26 @@ class TemplateComposer:
         items, key = items_of(last.result)
         ent = self.entity_name(entity_of(action).rsplit("_", 1)[-1])
         if key is not None:  # a list: name the records found
-            titles = [t for t in (_fact_of(it) for it in items) if t]
+            titles = [t for t in (_fact_of(it) for it in items) if t and len(t) >= 3]  # "IT" hides in "it"
             if not titles:
                 return "", [], ""
+            ask = pick(self.values["answer_requests"]["list"]).format(ents=self._plural(ent))
             if len(titles) <= 3:
                 checks = [{"type": "answer_contains", "value": t} for t in titles]
-                return (f"tell me the names of the {self._plural(ent)} you find", checks,
-                        "Found: " + "; ".join(titles) + ".")
-            return (f"tell me the names of the {self._plural(ent)} you find",
+                return (ask, checks, "Found: " + "; ".join(titles) + ".")
+            return (ask,
                     [{"type": "answer_matches_any", "values": titles[:10]}],
                     "Found: " + "; ".join(titles[:10]) + ".")
         item = items[0] if items else {}
         for fld in STATUS_FIELDS:
             v = item.get(fld)
-            if isinstance(v, (str, int, float)) and not isinstance(v, bool) and str(v).strip():
-                return (f"tell me its {fld.replace('_', ' ')}", [{"type": "answer_contains", "value": str(v)}],
-                        f"The {fld.replace('_', ' ')} is {v}.")
+            if isinstance(v, (str, int, float)) and not isinstance(v, bool) and len(str(v).strip()) >= 3:
+                return (pick(self.values["answer_requests"]["status"]).format(field=fld.replace("_", " ")),
+                        [{"type": "answer_contains", "value": str(v)}], f"The {fld.replace('_', ' ')} is {v}.")
         title = _fact_of(item)
-        if title:
-            return (f"tell me its name", [{"type": "answer_contains", "value": title}], f"It is {title}.")
+        if title and len(title) >= 3:
+            return (pick(self.values["answer_requests"]["name"]), [{"type": "answer_contains", "value": title}],
+                    f"It is {title}.")
         for fld, v in item.items():
             # a number is a fact only when it cannot turn up in an answer by accident
             if isinstance(v, (int, float)) and not isinstance(v, bool) and (abs(v) >= 10 or v != int(v)) \
@@ -347,9 +346,9 @@ class TemplateComposer:
         head, covered = self._pattern(steps, mentioned)
         # values count as named only if the intent's own text names them (a pattern covers its steps)
         scratch: Set[str] = set()
-        phrases = [self.phrase(steps, i, scratch if i < covered else mentioned) for i in range(len(steps))]
+        phrases = [self.phrase(steps, i, scratch if i < covered else mentioned, rng) for i in range(len(steps))]
         thoughts = [self.thought(steps, i, phrases[i + 1]) for i in range(len(steps) - 1)]
-        request, answer_checks, answer = self._answer(steps)
+        request, answer_checks, answer = self._answer(steps, rng)
         parts = ([head[:1].lower() + head[1:]] if head else []) + phrases[covered:]
         if request:
             parts[-1] = f"{parts[-1]}, and {request}"
@@ -358,7 +357,7 @@ class TemplateComposer:
             if a.app not in apps:
                 apps.append(a.app)
         openings = self.values["intent_openings"][category]
-        body = _join(parts)
+        body = self._join(parts, rng)
         intent = rng.choice(openings).format(steps=body, apps=" and ".join(self.app_names.get(a, a) for a in apps))
         intent = intent[:1].upper() + intent[1:]
         # the agent can assert only what the intent names or a tool output shows it

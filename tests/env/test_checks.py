@@ -106,3 +106,10 @@ def test_probe_calls_a_read_only_tool_through_the_callers_function(arena):
         assert _passed(run_checks(checks, ep, "", call=call)) == [True, True, False]
     with arena.episode() as fresh:
         assert _passed(run_checks(checks[1:2], fresh, "", call=fresh.call)) == [False]
+
+
+def test_short_answer_values_match_whole_words_only():
+    checks = [{"type": "answer_contains", "value": "IT"}, {"type": "answer_contains", "value": "42"}]
+    assert _passed(run_checks(checks, None, "The IT group has 42 members.")) == [True, True]
+    assert _passed(run_checks(checks, None, "I could not find it in 2042.")) == [True, False]
+    assert _passed(run_checks(checks, None, "Nothing with 142 items.")) == [False, False]

@@ -96,7 +96,7 @@ def test_read_tasks_ask_for_answer_facts_that_a_wrong_answer_misses(trajectories
         answers = [c for c in t.task.checks if c["type"].startswith("answer")]
         assert all(r["passed"] for r in run_checks(answers, None, t.task.answer))
         assert not all(r["passed"] for r in run_checks(answers, None, "I could not find it."))
-        assert "tell me" in t.task.intent
+        assert any(w in t.task.intent for w in ("tell me", "let me know", "report", "reply with"))
 
 
 def test_pattern_intent_for_a_repository_with_a_file(ctx):
@@ -119,7 +119,8 @@ def test_pattern_intent_for_a_repository_with_a_file(ctx):
                                    "Repository work: set up", "Please set up"))
     assert "README.md" in task.intent
     assert task.category == "version_control"
-    assert task.thoughts == ["Use the new repository's id to " + TemplateComposer(ctx).phrase(steps, 1, set()) + "."]
+    assert len(task.thoughts) == 1
+    assert task.thoughts[0].startswith("Use the new repository's id to ") and "README.md" in task.thoughts[0]
     assert all(r["passed"] for r in run_checks(task.checks, ep, task.answer))
     ep.close()
 
