@@ -27,7 +27,7 @@ import yaml
 
 from elab_hpc.config import CONFIG_ROOT
 from elab_hpc.errors import ConfigError
-from elab_hpc.synth.memory import EMAIL, Found, LocalMemory, Memory, SlotMap, entity_of, is_reference, scalar_fields
+from elab_hpc.synth.memory import Found, LocalMemory, Memory, SlotMap, is_reference, scalar_fields
 
 DEFAULT_VALUES = CONFIG_ROOT / "synth" / "values.yaml"
 TEXT_PARAMS = {"body", "description", "note", "reason", "remarks", "comment", "message", "commit_message",
@@ -464,4 +464,4 @@ def coerce(value: Any, schema: Dict[str, Any]) -> Any:
     return value if kind is None else None
 
 
-__all__ = ["ArgFiller", "Values", "Filled", "coerce", "EMAIL", "entity_of"]
+__all__ = ["ArgFiller", "Values", "Filled", "coerce", "schema_problem"]

@@ -27,7 +27,7 @@ from elab_hpc.env.checks import run_checks
 from elab_hpc.synth.args import ArgFiller, Values, schema_problem
 from elab_hpc.synth.compose import TemplateComposer
 from elab_hpc.synth.config import SamplerConfig
-from elab_hpc.synth.graph import ToolGraph, is_entry
+from elab_hpc.synth.graph import ToolGraph
 from elab_hpc.synth.memory import LocalMemory, Memory, SlotMap, entity_of, harvest, is_reference
 from elab_hpc.synth.types import Step, Trajectory
 
