@@ -18,6 +18,7 @@ and what it stores in `log.extra` is cached with the episode.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -94,8 +95,6 @@ def scaffold_hash(cfg: AgentConfig, env_fingerprint: str) -> str:
     for k in OPERATIONAL:
         d["backend"].pop(k, None)
     blob = json.dumps({"agent": d, "env": env_fingerprint}, sort_keys=True, default=str)
-    import hashlib
-
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

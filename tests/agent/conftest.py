@@ -24,3 +24,14 @@ def arena_env():
     from elab_hpc.agent.env_adapter import ArenaEnv
 
     return ArenaEnv(seed=0, apps=APPS)
+
+
+@pytest.fixture
+def server():
+    """`server(steps) -> (base_url, script)`: a scripted OpenAI-compatible HTTP server (see
+    scripted_server.py); stopped after the test."""
+    from .scripted_server import ScriptedServers
+
+    servers = ScriptedServers()
+    yield servers
+    servers.close()
