@@ -82,8 +82,11 @@ class Episode:
     def __init__(self, world: "World", actor: str | None = None, state_path: str | os.PathLike | None = None,
                  workdir: str | os.PathLike | None = None):
         self.world = world
-        self.db: sqlite3.Connection = world.connect(state_path)
         self.shared = state_path is not None
+        # private episodes: one transaction on a pooled connection (rolled back on close);
+        # shared-file episodes (serving several processes) commit every call
+        self.db: sqlite3.Connection = world.connect(state_path) if self.shared else world.checkout()
+        self._reusable = not self.shared
         self.ctx = Ctx(self, self.db)
         self.actor_id = 1
         if actor is not None:
@@ -104,7 +107,10 @@ class Episode:
         if self.closed:
             return
         self.closed = True
-        self.db.close()
+        if self.shared:
+            self.db.close()
+        else:
+            self.world.checkin(self.db, reusable=self._reusable)
         if self._own_workdir and self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
 
@@ -177,6 +183,11 @@ class Episode:
             err = ToolError("internal_error", f"{type(exc).__name__}: {exc}")
             return Observation(tool=qname, ok=False, error=err.to_dict(), elapsed_s=time.perf_counter() - t0)
         db.execute("RELEASE call")
+        if not self.shared and not db.in_transaction:
+            # a tool ended the episode's transaction (it must not); keep the episode going, but
+            # never hand this connection to another episode
+            self._reusable = False
+            db.execute("BEGIN")
         if not isinstance(result, dict):
             result = {"result": result}
         return Observation(tool=qname, ok=True, result=result, elapsed_s=time.perf_counter() - t0)

@@ -109,6 +109,8 @@ class World:
         self.fingerprint = self._fingerprint()
         self._lock = threading.Lock()
         self._image: bytes | None = None
+        self._pool: list[sqlite3.Connection] = []
+        self.pool_size = 64  # warm connections kept for reuse (each holds one copy of the data)
         self.columns: dict[str, list[str]] = {}
         self.cache_dir = Path(cache_dir) if cache_dir else None
 
@@ -176,8 +178,36 @@ class World:
         finally:
             db.close()
 
+    def checkout(self) -> sqlite3.Connection:
+        """A connection holding a private copy of the template, inside an open transaction.
+
+        SQLite parses the (large) schema once per connection, which costs far more than copying the
+        data; so connections are pooled: an episode is one transaction on a warm connection, and
+        `checkin` rolls it back, which restores the template state at the cost of the pages touched.
+        """
+        with self._lock:
+            db = self._pool.pop() if self._pool else None
+        if db is None:
+            db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            db.deserialize(self.image)
+            db.row_factory = dict_row
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # parse the schema now
+        db.execute("BEGIN")
+        return db
+
+    def checkin(self, db: sqlite3.Connection, reusable: bool = True) -> None:
+        """Roll an episode's connection back to the template state and keep it for the next one."""
+        if reusable and db.in_transaction:
+            db.execute("ROLLBACK")
+            with self._lock:
+                if len(self._pool) < self.pool_size:
+                    self._pool.append(db)
+                    return
+        db.close()
+
     def connect(self, path: str | os.PathLike | None = None) -> sqlite3.Connection:
-        """A fresh connection holding a private copy of the template (or a shared file, see serve)."""
+        """A new connection: a private copy of the template, or a shared file (see serve)."""
         image = self.image
         if path is None:
             db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)

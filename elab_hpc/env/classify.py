@@ -34,7 +34,14 @@ REFERENCE_PARAMS = {"channel": "channel", "username": "user", "path": "file", "f
                     "leave_type": "leave_type", "project_identifier": "workspace", "issue_identifier": "issue"}
 
 
+# words that end in "s" without being plurals of an entity ("get_file_contents" gets ONE file)
+NOT_PLURAL = {"contents", "details", "status", "news", "analytics", "settings", "stats", "metrics", "access",
+              "address", "progress", "series", "diffs"}
+
+
 def singular(word: str) -> str:
+    if word in NOT_PLURAL:
+        return word
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
     if word.endswith(("sses", "ches", "shes", "xes")):
