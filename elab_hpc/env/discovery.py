@@ -64,8 +64,16 @@ def _annotations(tool: Any) -> Dict[str, Any]:
 async def discover_source(source: SourceConfig, episode: Any = None) -> Discovery:
     tools: List[RawTool] = []
     problems: List[Dict[str, str]] = []
-    async with connect(source, episode) as client:
-        listed = (await client.list_tools()).tools
+    try:
+        async with connect(source, episode) as client:
+            listed = (await client.list_tools()).tools
+    except Exception as exc:  # noqa: BLE001 - a broken server is reported, not fatal to discovery
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, BaseExceptionGroup):  # anyio task groups wrap the real error
+            first = "; ".join(str(e).splitlines()[0] for e in exc.exceptions)
+        problems.append({"source": source.name, "tool": "*",
+                         "problem": f"cannot list tools: {type(exc).__name__}: {first[:300]}"})
+        return Discovery(tools, problems)
     for t in listed:
         schema = t.input_schema
         problem = schema_problem(schema)

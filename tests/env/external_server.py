@@ -28,8 +28,6 @@ BROKEN = [
                input_schema={"type": "object", "properties": {"x": {"type": "banana"}}}),
     types.Tool(name="required_ghost", description="Requires a parameter it does not define.",
                input_schema={"type": "object", "properties": {}, "required": ["ghost"]}),
-    types.Tool(name="not_an_object", description="Top-level schema is not an object.",
-               input_schema={"type": "string"}),
     types.Tool(name="no_description", description="",
                input_schema={"type": "object", "properties": {}}),
 ]

@@ -19,7 +19,7 @@ import pytest
 
 from elab_hpc.errors import ConfigError, UserError
 from elab_hpc.hpc.containers.apptainer import exec_argv
-from elab_hpc.hpc.containers.plan import build_steps, prepare
+from elab_hpc.hpc.containers.plan import build_steps, prepare, source_items
 from elab_hpc.hpc.containers.render import project_wheel_name, render_all
 from elab_hpc.hpc.containers.spec import load_containers
 from elab_hpc.hpc.containers.validate import check_definition, check_with_spython
@@ -217,8 +217,9 @@ def test_build_plan_without_apptainer_prints_exact_commands_and_writes_nothing(t
     wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
              "--wheel-dir", str(first / "wheels"), "."]
     assert lines[1:6] == [*(f"#    write {tmp_path / 'defs' / im / im}.def" for im in IMAGES),
-                          f"#    copy setup.cfg, pyproject.toml, elab_hpc, arena to {first / 'src'}",
+                          f"#    copy {', '.join(source_items())} to {first / 'src'}",
                           f"cd {first / 'src'} && {shlex.join(wheel)}"]
+    assert {"setup.cfg", "pyproject.toml", "elab_hpc", "arena"} <= set(source_items())
     name = project_wheel_name()
     for im in IMAGES[1:]:  # built once, copied
         ctx = tmp_path / "defs" / im
