@@ -34,6 +34,12 @@ TEXT_PARAMS = {"body", "description", "note", "reason", "remarks", "comment", "m
                "merge_commit_message", "content", "summary"}
 EMAIL_PARAMS = {"to", "cc", "email", "customer", "email_id_address", "share_with"}
 USER_LIST_PARAMS = {"attendees", "users"}
+REQUIRED_VALUES = {
+    "topics": list, "sentences": list, "mention_sentences": list, "title_patterns": list, "nouns": list,
+    "fresh_params": list, "recipes": dict, "phrases": dict, "joiners": list, "final_joiners": list,
+    "scope_styles": list, "details_styles": list, "answer_requests": dict, "intent_openings": dict,
+    "thoughts": dict, "entity_names": dict, "app_names": dict,
+}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)(?::([^}]*))?([+][^}]*)?\}")
 
 
@@ -48,10 +54,24 @@ class Values:
         p = Path(path) if path else DEFAULT_VALUES
         if not p.is_file():
             raise ConfigError(f"synth values file not found: {p}")
-        data = yaml.safe_load(p.read_text()) or {}
-        for key in ("topics", "sentences", "title_patterns", "nouns", "recipes"):
+        try:
+            data = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{p}: top level must be a mapping")
+        for key, kind in REQUIRED_VALUES.items():
             if key not in data:
                 raise ConfigError(f"{p}: missing key {key!r}")
+            if not isinstance(data[key], kind) or not data[key]:
+                raise ConfigError(f"{p}: {key!r} must be a non-empty {kind.__name__}")
+        missing = [op for op in ("CREATE", "CREATE_VERB", "LIST", "SEARCH", "GET", "DELETE", "UPDATE")
+                   if not data["phrases"].get(op)]
+        if missing:
+            raise ConfigError(f"{p}: phrases: no variants for {', '.join(missing)}")
+        for tool, recipe in data["recipes"].items():
+            if not isinstance(recipe, dict):
+                raise ConfigError(f"{p}: recipes.{tool} must be a mapping of parameter -> template")
         return cls(data)
 
     def __getitem__(self, key: str) -> Any:

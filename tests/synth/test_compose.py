@@ -154,3 +154,24 @@ def test_llm_composer_with_a_deterministic_generate_function(ctx, trajectories):
         raise ConnectionError("backend down")
 
     assert LLMComposer(base, broken).compose(t.steps, diff, random.Random(0)).intent == template.intent
+
+
+def test_a_broken_values_file_is_a_config_error_naming_the_key(tmp_path):
+    import yaml
+
+    from elab_hpc.errors import ConfigError
+    from elab_hpc.synth.args import DEFAULT_VALUES, Values
+
+    good = yaml.safe_load(DEFAULT_VALUES.read_text())
+    for key, bad, needle in (("joiners", None, "'joiners'"), ("recipes", {"gitlab.push_files": "x"}, "recipes.gitlab"),
+                             ("phrases", {"CREATE": ["x"]}, "no variants for CREATE_VERB")):
+        data = dict(good)
+        if bad is None:
+            del data[key]
+        else:
+            data[key] = bad
+        path = tmp_path / f"{key}.yaml"
+        path.write_text(yaml.safe_dump(data))
+        with pytest.raises(ConfigError, match=needle.replace(".", r"\.")):
+            Values.load(path)
+    assert Values.load()["recipes"]
