@@ -14,7 +14,7 @@ APT_PROBES := slurmctld slurmd slurmdbd munged mariadbd bwrap shellcheck chromiu
 help:
 	@echo "make demo   - install everything and run the quickstart demo"
 	@echo "make test   - install everything and run the test suite (starts a dev SLURM cluster)"
-	@echo "make bench  - run the benchmarks in quick mode"
+	@echo "make bench  - run the arena and HPC benchmarks in quick mode"
 
 sysdeps:
 	@missing=0; for b in $(APT_PROBES); do command -v $$b >/dev/null 2>&1 || [ -x /usr/sbin/$$b ] || missing=1; done; \
@@ -47,6 +47,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/arena_bench.py --quick
+	$(BIN)/python benchmarks/hpc_bench.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info
