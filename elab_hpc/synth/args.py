@@ -125,8 +125,8 @@ class ArgFiller:
         else:
             core = rng.choice(self.values["sentences"]).format(**self._vocab(rng))
         opener = rng.choice(self.values["openers"] or [""])
-        if opener:
-            core = core[:1].lower() + core[1:] if not core.startswith("'") else core
+        if opener and core[1:2].islower():  # "Customer reported" → "customer reported", "QA found" stays
+            core = core[:1].lower() + core[1:]
         return f"{opener}{core}{rng.choice(self.values['closers'] or [''])}"
 
     def person(self, rng: random.Random) -> Tuple[str, str]:

@@ -218,7 +218,8 @@ class TemplateComposer:
                 if c:
                     content.append(c)
         pick = (lambda options: options[0]) if rng is None else rng.choice
-        scope = pick(self.values["scope_styles"]).format(refs="; ".join(refs)) if refs else ""
+        listed = refs[0] if len(refs) == 1 else ", ".join(refs[:-1]) + " and " + refs[-1] if refs else ""
+        scope = pick(self.values["scope_styles"]).format(refs="; ".join(refs), refs_and=listed) if refs else ""
         details = pick(self.values["details_styles"]).format(items=", ".join(content)) if content else ""
         op = action.op
         kind = op if op in ("CREATE", "LIST", "SEARCH", "GET", "DELETE") else "UPDATE"
