@@ -89,7 +89,9 @@ class DPOSection:
 @dataclass
 class GRPOSection:
     mode: str = "agentic"  # agentic (multi-turn arena episodes) | token (single turn, no environment)
-    tasks: str = ""  # JSONL of tasks (intent, checks, gold_actions, tools) or trajectory records
+    # tasks: a JSONL file of suite tasks ({id, intent, checks, gold_actions, apps}) or arena:<split>
+    tasks: str = ""
+    offer_tools: str = "apps"  # apps = every tool of the task's apps; gold = only the gold tools
     num_generations: int = 4
     max_turns: int = 4
     max_new_tokens: int = 96  # per policy turn
@@ -177,7 +179,10 @@ def check_train(c: TrainConfig) -> None:
             raise ConfigError(f"grpo.mode: '{g.mode}' is not one of {', '.join(GRPO_MODES)}")
         if not g.tasks:
             raise ConfigError("grpo.tasks: GRPO needs a JSONL file of tasks")
-        _require_file(g.tasks, "grpo.tasks")
+        if not g.tasks.startswith("arena:"):
+            _require_file(g.tasks, "grpo.tasks")
+        if g.offer_tools not in ("apps", "gold"):
+            raise ConfigError(f"grpo.offer_tools: '{g.offer_tools}' is not one of apps, gold")
         if g.num_generations < 2:
             raise ConfigError(f"grpo.num_generations: must be >= 2 (a group), got {g.num_generations}")
         if g.max_turns < 1 or g.max_new_tokens < 1:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Optional
 
 from elab_hpc.errors import ConfigError, UserError
 from elab_hpc.train.config import TrainConfig, resolve_path
 
+GENERATION_MARKER = re.compile(r"\{%-?\s*generation\s*-?%\}")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 OWN_TEMPLATE = TEMPLATES / "chatml_tools.jinja"
 # the agent area's training template (tools + generation markers), preferred once it exists
@@ -79,7 +81,7 @@ def chat_template_text(choice: str) -> Optional[str]:
     if choice == "auto":
         for p in sorted(AGENT_TEMPLATES.glob("*.jinja")) if AGENT_TEMPLATES.is_dir() else []:
             text = p.read_text()
-            if "{% generation %}" in text or "{%- generation %}" in text:
+            if GENERATION_MARKER.search(text):
                 return text
         return OWN_TEMPLATE.read_text()
     return resolve_path(choice).read_text()

@@ -40,6 +40,18 @@ def sft_records(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def short_records(tmp_path_factory) -> Path:
+    """Short tool-free conversations (~50 tokens): for the multi-process runs, where compute
+    per step is what the test waits for."""
+    path = tmp_path_factory.mktemp("short") / "train.jsonl"
+    rows = [{"tools": [], "messages": [
+        {"role": "user", "content": f"Which room is meeting {i} in?"},
+        {"role": "assistant", "content": f"Meeting {i} is in room {100 + 7 * i}."}]} for i in range(8)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
 def tiny_overrides(out: Path, **extra) -> list:
     """The real tiny model, first 2 layers, short sequences, one thread (deterministic)."""
     base = {"output_dir": str(out), "model.num_layers": 2, "data.max_length": 512, "threads": 1,

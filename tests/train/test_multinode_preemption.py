@@ -58,20 +58,20 @@ def final_weights(out: Path):
     return load_file(str(out / "final" / "model.safetensors"))
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1500)
 def test_two_node_zero2_sft_preempted_by_usr2_requeues_and_resumes_to_the_same_result(
-        devcluster, tmp_path, sft_records):
+        devcluster, tmp_path, short_records):
     runs = {}
     for name in ("reference", "preempted"):
         cfg = load_train("sft_tiny_zero2_2node", [f"output_dir={tmp_path / name}",
-                                                  f"data.train={sft_records}", f"optim.max_steps={STEPS}"],
+                                                  f"data.train={short_records}", f"optim.max_steps={STEPS}"],
                          kind="sft")
         runs[name] = (cfg, submit(cfg)["job_id"])
     ref_out, pre_out = tmp_path / "reference", tmp_path / "preempted"
     pre_job = runs["preempted"][1]
 
     # mid-run: after the first periodic checkpoint (step 3), well before the last step
-    wait_until(lambda: progress_step(pre_out) >= 3 or sacct(pre_job).get("state") in FINAL, 300,
+    wait_until(lambda: progress_step(pre_out) >= 3 or sacct(pre_job).get("state") in FINAL, 600,
                "the preempted run to reach step 3")
     step_at_signal = progress_step(pre_out)
     assert step_at_signal < STEPS - 2, f"run too fast to preempt mid-run (at {step_at_signal})"
@@ -79,7 +79,7 @@ def test_two_node_zero2_sft_preempted_by_usr2_requeues_and_resumes_to_the_same_r
 
     for name, (_, job) in runs.items():
         wait_until(lambda: sacct(job).get("state") in FINAL and sacct(job).get("restarts", 0) >= (name == "preempted"),
-                   420, f"{name} job {job} to finish")
+                   900, f"{name} job {job} to finish")
     for name, (cfg, job) in runs.items():
         acct = sacct(job)
         assert acct["state"] == "COMPLETED", (name, acct, job_log(Path(cfg.output_dir)))
