@@ -59,6 +59,8 @@ class AgentConfig:
     # models then keep to the format far more often). "" = no prefill
     react_prefix: str = "Thought:"
     apps: List[str] = field(default_factory=list)  # tools offered: these apps (empty = the task's / all)
+    # episodes open at once (each holds an environment copy); they advance in lockstep batches
+    parallel_episodes: int = 64
     backend: BackendConfig = field(default_factory=BackendConfig)
 
     def config_hash(self) -> str:
@@ -103,7 +105,8 @@ def check_backend(b: BackendConfig, where: str = "backend") -> None:
 def check_agent(c: AgentConfig, where: str = "agent") -> None:
     if c.scaffold not in SCAFFOLDS:
         raise ConfigError(f"{where}.scaffold: '{c.scaffold}' is not one of {', '.join(SCAFFOLDS)}")
-    for key in ("max_turns", "obs_budget_tokens", "max_context_tokens", "max_repeated_failures"):
+    for key in ("max_turns", "obs_budget_tokens", "max_context_tokens", "max_repeated_failures",
+                "parallel_episodes"):
         if getattr(c, key) < 1:
             raise ConfigError(f"{where}.{key}: must be >= 1, got {getattr(c, key)}")
     check_backend(c.backend, f"{where}.backend")

@@ -33,9 +33,10 @@ from elab_hpc.env.observation import normalize, render, token_counter
 
 FC_SYSTEM = ("You are an assistant for a company's enterprise applications. Use the tools to carry out the "
              "user's request. When it is done, reply with the final answer in plain text.")
-# fields of the backend config that change how requests travel, not what the model answers
+# fields that change how work is scheduled or requests travel, not what the model answers
 OPERATIONAL = ("base_url", "api_key_env", "timeout_s", "max_retries", "concurrency", "batch_size", "device",
                "cpu_threads")
+OPERATIONAL_AGENT = ("parallel_episodes",)
 
 
 @dataclass
@@ -94,6 +95,8 @@ def scaffold_hash(cfg: AgentConfig, env_fingerprint: str) -> str:
     d = asdict(cfg)
     for k in OPERATIONAL:
         d["backend"].pop(k, None)
+    for k in OPERATIONAL_AGENT:
+        d.pop(k, None)
     blob = json.dumps({"agent": d, "env": env_fingerprint}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -149,8 +152,9 @@ class Runner:
                 else:
                     todo.append((key, task, seed))
                     results[key] = None  # type: ignore[assignment]
-        if todo:
-            for log in self._run_batch(todo):
+        wave = self.cfg.parallel_episodes
+        for i in range(0, len(todo), wave):
+            for log in self._run_batch(todo[i:i + wave]):
                 results[log.id] = log
         return [results[k] for k in order]
 

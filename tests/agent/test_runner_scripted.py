@@ -83,3 +83,16 @@ def test_lockstep_batches_and_requeue_runs_only_missing(server, arena_env, tmp_p
         ("t0", 0, True), ("t0", 1, False), ("t1", 0, False), ("t1", 1, False), ("t2", 0, False), ("t2", 1, False)]
     assert again.generations == 1  # the five missing episodes advanced together in one batch
     assert len(script.requests) == 6 and len(list(cache)) == 6
+
+
+def test_parallel_episodes_bounds_open_environments(server, arena_env):
+    url, script = server([ok(completion("ANSWER: done"))])
+    b = make_backend(BackendConfig(kind="openai", model="scripted", base_url=url, max_retries=0))
+    cfg = AgentConfig(scaffold="react", max_turns=2, parallel_episodes=2, backend=b.cfg)
+    r = Runner(b, cfg, arena_env, progress=False)
+    logs = r.run([{**TASK, "id": f"t{i}"} for i in range(5)])
+    assert [l.stop_reason for l in logs] == ["answer"] * 5
+    assert r.generations == 3  # waves of 2, 2, 1 episodes
+    # scheduling does not change what an episode is: same cache key
+    wide = Runner(b, AgentConfig(scaffold="react", max_turns=2, parallel_episodes=64, backend=b.cfg), arena_env)
+    assert wide.config_hash == r.config_hash

@@ -95,6 +95,9 @@ def test_openai_key_only_from_the_named_variable(monkeypatch):
     monkeypatch.setenv("ELAB_TEST_KEY", "sk-test")
     assert api_key(remote) == "sk-test"
     assert api_key(BackendConfig(kind="openai", base_url="http://127.0.0.1:9/v1")) is None
+    # a local server may run without a key: the named variable is then optional
+    monkeypatch.delenv("ELAB_TEST_KEY")
+    assert api_key(BackendConfig(kind="openai", base_url="http://localhost:9/v1", api_key_env="ELAB_TEST_KEY")) is None
 
 
 def test_vllm_backend_without_vllm_installed():

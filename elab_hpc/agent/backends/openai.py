@@ -38,6 +38,8 @@ def api_key(cfg: BackendConfig) -> Optional[str]:
                               "variable holding its API key")
         return None
     key = os.environ.get(cfg.api_key_env)
+    if not key and cfg.base_url and _is_local(cfg.base_url):
+        return None  # a local server started without a key; a 401 would name the variable
     if not key:
         raise ConfigError(f"backend.api_key_env: environment variable {cfg.api_key_env} is not set "
                           f"(it must hold the API key for {cfg.base_url})")
