@@ -142,3 +142,14 @@ def test_sampling_is_identical_across_processes_with_different_hash_seeds(ctx, t
     s.close()
     assert out.stdout.strip().splitlines()[-1] == hashlib.sha1(
         json.dumps(here, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def test_time_budget_stops_the_run(ctx):
+    import time
+
+    s = Sampler(ctx, SamplerConfig(time_budget_s=0.3))
+    t0 = time.perf_counter()
+    got = list(s.run(100000, seed=2))
+    s.close()
+    assert 0 < len(got) < 100000
+    assert time.perf_counter() - t0 < 10
