@@ -8,15 +8,15 @@ from arena.tasks.handwritten import FamilySpec, field, row, says
 POLICY_QUESTIONS = [
     ("How many days a week may employees work remotely after probation?", "remote work",
      "http://intranet/policies/remote-work-policy", ["3 days", "three days"]),
-    ("What is the hotel limit per night in the travel policy?", "travel policy",
+    ("What is the hotel limit per night in the travel policy?", "hotel per night",
      "http://intranet/policies/travel-policy", ["180"]),
     ("Above which amount does an expense claim need the manager's approval before finance pays it?",
-     "expense policy", "http://intranet/policies/expense-policy", ["500"]),
-    ("How many days of Privilege Leave does an employee get per calendar year?", "leave policy",
+     "expense claim approval", "http://intranet/policies/expense-policy", ["500"]),
+    ("How many days of Privilege Leave does an employee get per calendar year?", "leave allocation",
      "http://intranet/policies/leave-policy", ["18"]),
-    ("What are the core collaboration hours for remote workers?", "remote work",
+    ("What are the core collaboration hours for remote workers?", "core collaboration hours",
      "http://intranet/policies/remote-work-policy", ["10:00", "10 am", "10am"]),
-    ("How many days ahead must travel be booked through the travel desk?", "travel policy",
+    ("How many days ahead must travel be booked through the travel desk?", "travel desk booking",
      "http://intranet/policies/travel-policy", ["14 days", "fourteen days"]),
 ]
 
