@@ -302,6 +302,8 @@ class Sampler:
                     if got == 0 and attempts >= GIVE_UP_AFTER:
                         break  # this start node keeps failing: spend the time elsewhere
                     attempts += 1
+                    if t_end is not None and time.perf_counter() > t_end:
+                        return  # checked per attempt: a run of failing walks must not overrun it either
                     traj = self.sample(start, rng, seed=seed, shard=shard)
                     if traj is None or traj.id in seen:
                         continue
@@ -316,8 +318,6 @@ class Sampler:
                     if progress is not None:
                         progress(1)
                     yield traj
-                    if t_end is not None and time.perf_counter() > t_end:
-                        return
                 if made >= n:
                     return
             barren = barren + 1 if made == before else 0
