@@ -9,8 +9,16 @@ fresh episode. At each step it picks a successor along graph edges (preferring t
 inputs local memory can satisfy, i.e. real data flow), fills its arguments (args.py) and
 executes it. A failed call leaves no trace in the state (the arena rolls it back) and is kept as
 a failed attempt (a DPO negative); the walk then tries the next candidate (up to `branching`),
-and stops when none works. A finished walk is composed into a task (compose.py); it is kept only
-if its checks pass on the episode it ran in.
+and stops when none works. With `require_link`, a step after the first must take a value from
+(or mention) an earlier step's output, so every trajectory is one connected piece of work.
+
+A finished walk is composed into a task (compose.py); it is kept only if its checks pass on the
+state it produced, and checks that already hold on the untouched state are dropped (they would
+not tell a done task from an undone one). Calls whose arguments fail the tool's JSON schema are
+never made, so every emitted call is schema-valid.
+
+"Fresh episode": by default one episode is rolled back to the template after each walk
+(`reuse_episode`), which a test shows gives exactly the trajectories new episodes give.
 """
 from __future__ import annotations
 
