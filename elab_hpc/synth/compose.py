@@ -367,7 +367,7 @@ class TemplateComposer:
             for u in s.uses:
                 known.update(scalar_values(s.args.get(u[2])))
         state = derive_checks(diff, args_values=known)
-        checks = (state + answer_checks)[: self.max_checks]
+        checks = state[: max(0, self.max_checks - len(answer_checks))] + answer_checks  # the asked-for facts always stay
         if not checks:
             return None
         if not answer:
