@@ -108,14 +108,18 @@ def _inline_refs(schema: Any, defs: dict[str, Any], depth: int = 0) -> Any:
 def _output_schema(returns: dict[str, Any] | None) -> dict[str, Any]:
     if not returns:
         return {"type": "object"}
+    # declared fields may come back null (an optional value not set): MCP clients validate
+    # structured results against this schema and refuse a result that breaks it
     props = {}
     for key, spec in returns.items():
         if isinstance(spec, str):
             if spec not in _JSON_TYPES:
                 raise ValueError(f"output field {key!r}: unknown JSON type {spec!r}")
-            props[key] = {"type": spec}
-        else:
-            props[key] = spec
+            spec = {"type": spec}
+        spec = dict(spec)
+        if isinstance(spec.get("type"), str) and spec["type"] != "null":
+            spec["type"] = [spec["type"], "null"]
+        props[key] = spec
     return {"type": "object", "properties": props}
 
 

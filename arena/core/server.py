@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import mcp_types as types
 from mcp.server.lowlevel import Server
@@ -35,13 +35,16 @@ def _mcp_tool(spec: "ToolSpec", name: str) -> types.Tool:
     )
 
 
-def build_server(episode: "Episode", apps: list[str] | None = None, qualified: bool | None = None,
-                 name: str | None = None) -> Server:
-    """An MCP server over `episode` for `apps` (all of the episode's apps by default).
+def build_server(episode: "Episode | Callable[[], Episode]", apps: list[str] | None = None,
+                 qualified: bool | None = None, name: str | None = None, world: Any = None) -> Server:
+    """An MCP server over `episode` for `apps` (all of the world's apps by default).
 
+    `episode` may also be a zero-argument callable returning the current episode, so that one
+    long-lived server (and its clients' tool caches) spans many episodes; then pass `world`.
     Names are bare for a single app and `app.tool` for several (unless `qualified` says otherwise).
     """
-    world = episode.world
+    current: Callable[[], "Episode"] = episode if callable(episode) else (lambda: episode)  # type: ignore[assignment]
+    world = world if world is not None else current().world
     chosen = [a for a in world.apps if a != "core"] if apps is None else list(apps)
     unknown = [a for a in chosen if a not in world.apps]
     if unknown:
@@ -65,7 +68,7 @@ def build_server(episode: "Episode", apps: list[str] | None = None, qualified: b
                                  "details": {"name": params.name}}}
             return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(payload))],
                                         structured_content=payload, is_error=True)
-        obs = episode.call(spec.qualified_name, params.arguments or {})
+        obs = current().call(spec.qualified_name, params.arguments or {})
         if obs.ok:
             return types.CallToolResult(content=[types.TextContent(type="text", text=obs.text())],
                                         structured_content=obs.result, is_error=False)

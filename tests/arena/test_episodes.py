@@ -150,3 +150,28 @@ def test_any_seed_builds_a_consistent_world(seed):
     with world.episode() as ep:
         assert ep.query("SELECT * FROM pragma_foreign_key_check") == []
         assert ep.query("SELECT COUNT(*) AS n FROM users")[0]["n"] >= 40
+
+
+def test_results_conform_to_declared_output_schemas(full_world):
+    """MCP clients validate structured results against output schemas and reject mismatches:
+    every gold action of the task suite must return a result its schema accepts."""
+    import jsonschema
+
+    from arena.tasks.suite import load_suite
+    from elab_hpc.env.discovery import discover
+    from elab_hpc.env.registry import ToolRegistry
+    from elab_hpc.env.sources import SourceConfig
+
+    registry = ToolRegistry.build(discover([SourceConfig(kind="arena")]))
+    checked = 0
+    for task in load_suite():
+        if any(a["tool"].startswith("bash.") for a in task["gold_actions"]):
+            continue
+        with full_world.episode() as ep:
+            for action in task["gold_actions"]:
+                obs = ep.call(action["tool"], registry[action["tool"]].to_native(action["args"]))
+                assert obs.ok, (task["id"], action["tool"], obs.error)
+                schema = full_world.index.by_qualified[action["tool"]].output_schema
+                jsonschema.validate(obs.result, schema)
+                checked += 1
+    assert checked > 500
