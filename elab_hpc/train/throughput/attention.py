@@ -32,8 +32,11 @@ class DocLengths(tuple):
 def sdpa_docs_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
     if not isinstance(attention_mask, DocLengths):
         raise TypeError("sdpa_docs attention needs DocLengths as attention_mask")
-    gqa = query.shape[1] != key.shape[1]
-    outs = [F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scaling, enable_gqa=gqa)
+    if query.shape[1] != key.shape[1]:
+        # repeat the shared KV heads: SDPA's flash kernel does not take enable_gqa (it would fall back to math)
+        rep = query.shape[1] // key.shape[1]
+        key, value = key.repeat_interleave(rep, dim=1), value.repeat_interleave(rep, dim=1)
+    outs = [F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scaling)
             for q, k, v in zip(query.split(attention_mask, dim=2), key.split(attention_mask, dim=2),
                                value.split(attention_mask, dim=2))]
     return torch.cat(outs, dim=2).transpose(1, 2).contiguous(), None
@@ -53,7 +56,8 @@ def _flex():
 
 def flex_attention_forward(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
     from torch.nn.attention.flex_attention import flex_attention
-    fn = _flex() if query.is_cuda else flex_attention  # CPU: eager reference path (tests)
+    # CPU: eager reference path (tests); inside a compiled layer dynamo traces flex_attention itself
+    fn = _flex() if query.is_cuda and not torch.compiler.is_compiling() else flex_attention
     out = fn(query, key, value, block_mask=attention_mask, scale=scaling,
              enable_gqa=query.shape[1] != key.shape[1])
     return out.transpose(1, 2).contiguous(), None
