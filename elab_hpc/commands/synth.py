@@ -58,6 +58,8 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
                            "candidates, de-duplicate (exact, then fuzzy), select n by MMR, write "
                            "train.jsonl/.parquet, dpo.jsonl, stats.json and the report.")
     merge.add_argument("run_dir")
+    merge.add_argument("--exclude-tasks", metavar="FILE", help="test-split tasks to drop (JSONL of {intent} "
+                       "and/or {gold_actions}, or one intent per line); default: the run config's exclude_tasks")
     merge.add_argument("--quiet", action="store_true")
     merge.set_defaults(func=_merge)
 
@@ -104,7 +106,7 @@ def _shard(args: argparse.Namespace) -> int:
 def _merge(args: argparse.Namespace) -> int:
     from elab_hpc.synth.run import merge
 
-    print(_summary(merge(args.run_dir, show=not args.quiet)))
+    print(_summary(merge(args.run_dir, show=not args.quiet, exclude_tasks=args.exclude_tasks)))
     return 0
 
 

@@ -55,31 +55,54 @@ def exact_dedup(keys: Sequence[str]) -> List[int]:
 
 # --------------------------------------------------------------------------- fuzzy de-duplication
 
-def _shingles(texts: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
-    """Word bigrams (unigrams for one-word texts) of all texts as int ids, and each text's start."""
-    vocab: Dict[str, int] = {}
-    ids: List[int] = []
-    starts = np.empty(len(texts), dtype=np.int64)
-    for n, t in enumerate(texts):
-        starts[n] = len(ids)
-        words = t.split() or [""]
-        grams = [a + " " + b for a, b in zip(words, words[1:])] or words
-        ids.extend(vocab.setdefault(g, len(vocab)) for g in grams)
-    return np.asarray(ids, dtype=np.uint64), starts
+_MULT = np.uint64(0x100000001B3)
 
 
-def minhash_signatures(texts: Sequence[str], num_perm: int = 64, seed: int = 1) -> np.ndarray:
-    """(len(texts), num_perm) MinHash signatures of word-bigram sets (multiply-shift hashing)."""
-    grams, starts = _shingles(texts)
-    rng = np.random.default_rng(seed)
-    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
-    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
-    sig = np.empty((len(texts), num_perm), dtype=np.uint64)
+def _shingles(texts: Sequence[str], q: int = 3) -> Tuple[np.ndarray, np.ndarray]:
+    """Character q-grams of all texts as uint64 codes (vectorized), and each text's start offset.
+    Character grams survive scattered typos that break most words."""
+    padded = [t if len(t) >= q else t.ljust(q) for t in texts]
+    lens = np.fromiter((len(t) for t in padded), dtype=np.int64, count=len(padded))
+    codes = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    total = len(codes) - q + 1
+    gram = np.zeros(total, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for p in range(num_perm):
-            h = (grams * a[p] + b[p]) >> np.uint64(29)
-            sig[:, p] = np.minimum.reduceat(h, starts)
-    return sig
+        for k in range(q):
+            gram = gram * _MULT + codes[k:k + total]
+    ends = np.cumsum(lens)
+    valid = np.ones(total, dtype=bool)
+    for k in range(1, q):  # grams starting in a text's last q-1 chars run into the next text
+        idx = ends - k
+        valid[idx[idx < total]] = False
+    starts = np.concatenate([[0], np.cumsum(lens - q + 1)[:-1]]).astype(np.int64)
+    return gram[valid], starts
+
+
+def minhash_signatures(texts: Sequence[str], num_perm: int = 48, seed: int = 1) -> np.ndarray:
+    """(len(texts), num_perm) MinHash signatures of character 3-gram sets by one-permutation
+    hashing: each gram is hashed once, the hash picks one of `num_perm` bins, and a bin keeps
+    its minimum (one sort instead of `num_perm` passes). A bin no gram fell into gets a value
+    unique to its text, so it never makes two texts collide."""
+    grams, starts = _shingles(texts)
+    n = len(texts)
+    text_of = np.repeat(np.arange(n, dtype=np.uint64), np.diff(np.append(starts, len(grams))))
+    rng = np.random.default_rng(seed)
+    a = np.uint64(int(rng.integers(1, 2**63)) | 1)
+    with np.errstate(over="ignore"):
+        h = grams * a
+        h ^= h >> np.uint64(29)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(32)
+    bins = (h >> np.uint64(32)) % np.uint64(num_perm)
+    vals = h & np.uint64(0xFFFFFFFF)
+    slot = text_of * np.uint64(num_perm) + bins
+    packed = np.sort((slot << np.uint64(32)) | vals)
+    slot_sorted = packed >> np.uint64(32)
+    first = np.ones(len(packed), dtype=bool)
+    first[1:] = slot_sorted[1:] != slot_sorted[:-1]
+    sig = (np.uint64(1) << np.uint64(40)) + np.arange(n * num_perm, dtype=np.uint64)  # "empty" values
+    sig[slot_sorted[first].astype(np.int64)] = packed[first] & np.uint64(0xFFFFFFFF)
+    return sig.reshape(n, num_perm)
 
 
 def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
@@ -95,7 +118,7 @@ def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
 
 
 def fuzzy_dedup(texts: Sequence[str], threshold: float = 0.9, order: Optional[Sequence[int]] = None,
-                num_perm: int = 64, bands: int = 16) -> List[int]:
+                num_perm: int = 48, bands: int = 16) -> List[int]:
     """Indices kept, in `order` (default: input order). An item is dropped when an item kept
     before it has rapidfuzz ratio >= threshold (texts compared after `normalize_text`).
 
@@ -109,21 +132,17 @@ def fuzzy_dedup(texts: Sequence[str], threshold: float = 0.9, order: Optional[Se
         return []
     keys = band_keys(minhash_signatures(norm, num_perm), bands).tolist()
     cutoff = threshold * 100.0
-    buckets: List[Dict[int, List[int]]] = [{} for _ in range(bands)]
+    buckets: List[Dict[int, List[str]]] = [{} for _ in range(bands)]
     out: List[int] = []
     for i in (range(len(norm)) if order is None else order):
-        row = keys[i]
-        cands: Set[int] = set()
-        for b in range(bands):
-            got = buckets[b].get(row[b])
-            if got:
-                cands.update(got)
-        if cands and process.extractOne(norm[i], [norm[j] for j in cands], scorer=fuzz.ratio,
-                                        score_cutoff=cutoff) is not None:
+        row, text = keys[i], norm[i]
+        # compare bucket by bucket inside rapidfuzz (no Python-side union); stop at the first match
+        if any(process.extractOne(text, got, scorer=fuzz.ratio, score_cutoff=cutoff) is not None
+               for got in (buckets[b].get(row[b]) for b in range(bands)) if got):
             continue
         out.append(i)
         for b in range(bands):
-            buckets[b].setdefault(row[b], []).append(i)
+            buckets[b].setdefault(row[b], []).append(text)
     return out
 
 

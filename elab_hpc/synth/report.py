@@ -144,6 +144,10 @@ def write_plots(out: Path, m: Dict[str, Any]) -> List[Path]:
     return [f[0] for f in files]
 
 
+STAGES = ("candidates", "valid", "excluded_test_split", "after_exact_dedup", "after_fuzzy_dedup", "selected",
+          "dpo_pairs")
+
+
 def _table(d: Dict[str, Any]) -> str:
     return "\n".join(f"| {k} | {v} |" for k, v in d.items())
 
@@ -157,7 +161,7 @@ def write_report(out: str | Path, records: Sequence[Dict[str, Any]], stats: Dict
         "# Synthesized trajectories: quality report", "",
         f"{m['trajectories']} trajectories selected from {counts.get('candidates', '?')} executed candidates "
         f"({stats.get('shards', '?')} shard(s), {stats.get('chunks', '?')} chunks).", "",
-        "## Filtering", "", "| stage | count |", "|---|---|", _table(counts), "",
+        "## Filtering", "", "| stage | count |", "|---|---|", _table({k: counts[k] for k in STAGES if k in counts}), "",
         f"Rule-based validation pass rate (schema-valid and grounded by replay) over all candidates: "
         f"{stats.get('validation_pass_rate', 0):.1%}", "",
         "## Diversity", "",

@@ -137,11 +137,11 @@ def read_progress(out: Path, shard: int) -> Dict[str, Any]:
 
 class ShardWorker:
     """Everything a shard needs, built once per process: sampling context, schema checker,
-    grounding episodes, exclusions."""
+    grounding episodes."""
 
     def __init__(self, cfg: RunConfig):
         from elab_hpc.synth.compose import TemplateComposer
-        from elab_hpc.synth.filters import Exclusions, FreshEpisodes, SchemaChecker
+        from elab_hpc.synth.filters import FreshEpisodes, SchemaChecker
         from elab_hpc.synth.sampler import load_context
 
         self.cfg = cfg
@@ -153,7 +153,6 @@ class ShardWorker:
                                          answer_facts=cfg.composer.answer_facts)
         self.schema = SchemaChecker(self.registry)
         self.fresh = FreshEpisodes(self.ctx.world)
-        self.exclusions = Exclusions.load(cfg.exclude_tasks)
 
     def validate(self, traj: Any) -> Dict[str, Any]:
         from elab_hpc.synth.filters import ground
@@ -166,8 +165,6 @@ class ShardWorker:
             out.update(grounded=g.ok, reasons=g.reasons, checks_passed=g.checks_passed, checks_total=g.checks_total)
         else:
             out.update(grounded=True, reasons=[], checks_passed=None, checks_total=len(traj.task.checks))
-        out["excluded"] = self.exclusions.matches(traj.task.intent, traj.task.gold_actions) if len(self.exclusions) \
-            else False
         out["valid"] = out["schema_ok"] and out["grounded"]
         return out
 
@@ -272,9 +269,10 @@ def _quality(rec: Dict[str, Any]) -> float:
     return quality_score(len(actions), chained, len(apps), state_checks)
 
 
-def merge(out: str | Path, show: bool = True) -> Dict[str, Any]:
-    """Global filtering of all chunks: validation, test-split exclusion, exact and fuzzy
-    de-duplication, MMR selection of n; writes train.jsonl/.parquet, dpo.jsonl, stats, report."""
+def merge(out: str | Path, show: bool = True, exclude_tasks: Optional[str] = None) -> Dict[str, Any]:
+    """Global filtering of all chunks: validation, test-split exclusion (`exclude_tasks`, default
+    the config's), exact and fuzzy de-duplication, MMR selection of n; writes train.jsonl/.parquet,
+    dpo.jsonl, stats, report."""
     from rich.console import Console
 
     from elab_hpc.synth import filters
@@ -296,7 +294,8 @@ def merge(out: str | Path, show: bool = True) -> Dict[str, Any]:
     counts: Dict[str, int] = {"candidates": len(cands)}
     valid = [r for r in cands if r["validation"]["valid"]]
     counts["valid"] = len(valid)
-    kept = [r for r in valid if not r["validation"]["excluded"]]
+    exclusions = filters.Exclusions.load(exclude_tasks or cfg.exclude_tasks)
+    kept = [r for r in valid if not exclusions.matches(r["task"]["intent"], r["task"]["gold_actions"])]
     counts["excluded_test_split"] = len(valid) - len(kept)
     if cfg.filter.dedup_exact:
         keys = [filters.exact_key(r["task"]["intent"], [a["tool"] for a in r["actions"]]) for r in kept]
