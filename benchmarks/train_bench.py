@@ -453,7 +453,7 @@ def main(argv=None) -> int:
                 del init
                 free_memory()
                 run = timed_fast(model, rows, spec, steps - 5, 5, steps, device, progress, f"loss run {headline}")
-                r = mk(headline, run)
+                r = mk(headline if not args.tiny else f"{headline} as eager sdpa_docs (tiny)", run)
                 r["loss_window_means"] = window_means(r["losses"], 5)
                 r["grad_norm_at_window_end"] = r["grad_norms"][4::5]
                 result["same_config"] = r
