@@ -25,9 +25,11 @@ def task_file(tmp_path_factory):
 
 def grpo_cfg(tmp_path, task_file, **extra):
     base = {"output_dir": tmp_path / "out", "grpo.tasks": task_file, "grpo.offer_tools": "gold",
-            "grpo.num_generations": 2, "grpo.max_turns": 2, "grpo.max_new_tokens": 40,
+            "grpo.num_generations": 2, "grpo.max_turns": 2, "grpo.max_new_tokens": 32,
             "grpo.max_observation_tokens": 96, "optim.max_steps": 2, "optim.batch_size": 2,
-            "optim.lr": 1e-5, "threads": 2, "checkpoint.every_steps": 2}
+            "optim.lr": 1e-5, "threads": 1, "checkpoint.every_steps": 2,
+            # the real tiny model cut to its first 2 layers: real sampling, CPU-fast training steps
+            "model.num_layers": 2}
     base.update(extra)
     return load_train("grpo_tiny", [f"{k}={v}" for k, v in base.items()], kind="grpo")
 
