@@ -479,7 +479,7 @@ def main(argv=None) -> int:
             save()
 
         # 4. variants
-        names = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
+        names = list(VARIANTS) if args.variants == "all" else [n for n in args.variants.split(",") if n]
         result["variants"] = []
         gen_done = False
         for name in names:
