@@ -327,9 +327,8 @@ def merge(out: str | Path, show: bool = True, exclude_tasks: Optional[str] = Non
         console.print(f"[yellow]only {len(kept)} of n={cfg.n} trajectories survived filtering; raise "
                       f"output.oversample (now {cfg.output.oversample})[/yellow]")
     shard_s = 0.0
-    for i in range(cfg.shards):
-        prog = read_progress(out, i)
-        shard_s += sum(ch["seconds"] for ch in prog["chunks"].values())
+    for prog_path in sorted((out / "shards").glob("progress-*.json")):  # however many shards ran
+        shard_s += sum(ch["seconds"] for ch in json.loads(prog_path.read_text())["chunks"].values())
     stats: Dict[str, Any] = {
         "n": cfg.n, "shards": cfg.shards, "chunks": n_chunks, "counts": counts,
         "validation_pass_rate": round(len(valid) / len(cands), 4) if cands else 0.0,
