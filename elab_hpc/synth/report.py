@@ -14,7 +14,7 @@ import random
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence
 
 from elab_hpc.hpc.core.atomic import atomic_write_text
 
