@@ -54,20 +54,35 @@ def order_sensitive(task: Dict[str, Any]) -> bool:
 
 
 def replay_ok(arena: Any, registry: Any, task: Dict[str, Any]) -> bool:
-    """Gold actions in a fresh episode: every call succeeds and every check passes; and on the
-    untouched state with an empty answer at least one check fails (the checks verify something)."""
+    """Gold actions in a fresh episode: every call succeeds and every check passes; on the untouched
+    state with an empty answer at least one check fails (the checks verify something); and the gold
+    actions without their last state-changing call fail a check (the final write is verified)."""
     from elab_hpc.env.checks import run_checks
 
     with arena.episode() as ep:
         untouched = run_checks(task["checks"], ep, "", call=lambda t, a: ep.call(t, a))
     if all(r["passed"] for r in untouched):
         return False
-    with arena.episode() as ep:
-        for a in task["gold_actions"]:
-            if not ep.call(a["tool"], registry[a["tool"]].to_native(a["args"])).ok:
-                return False
-        res = run_checks(task["checks"], ep, task["answer"], call=lambda t, a: ep.call(t, a))
-    return all(r["passed"] for r in res)
+    def play(actions: List[Dict[str, Any]], answer: str) -> bool | None:
+        with arena.episode() as ep:
+            for a in actions:
+                if not ep.call(a["tool"], registry[a["tool"]].to_native(a["args"])).ok:
+                    return None
+            res = run_checks(task["checks"], ep, answer, call=lambda t, a: ep.call(t, a))
+        return all(r["passed"] for r in res)
+
+    if not play(task["gold_actions"], task["answer"]):
+        return False
+    # the last state-changing call must matter: without it (and without an answer) a check fails
+    from elab_hpc.synth.categories import READ_OPS
+
+    gold = task["gold_actions"]
+    writes = [i for i, a in enumerate(gold) if registry[a["tool"]].op not in READ_OPS]
+    if writes:
+        rest = [a for i, a in enumerate(gold) if i != writes[-1]]
+        if play(rest, "") is not False:
+            return False
+    return True
 
 
 def pick(pool: List[Dict[str, Any]], quotas: Dict[str, int]) -> List[Dict[str, Any]]:
@@ -118,7 +133,7 @@ def build(pool_size: int = 2400, synth_total: int = 480, data_dir: Path = DATA_D
         total = len(hand) + synth_total
         have = Counter(t["category"] for t in hand)
         quotas = {c: max(0, round(total * TARGET_MIX[c]) - have[c]) for c in CATEGORIES}
-        chosen = pick(pool, {c: q + 60 for c, q in quotas.items()})  # spares for replay failures
+        chosen = pick(pool, {c: 3 * q + 60 for c, q in quotas.items()})  # spares for rejected ones
         bar = progress.add_task("replaying picks in fresh episodes", total=len(chosen))
         kept: List[Dict[str, Any]] = []
         got = Counter()
