@@ -1,0 +1,251 @@
+"""Stage functions of the closed loop (configs/pipeline/quickstart.yaml, qwen3_8b.yaml).
+
+Thin glue over the areas' public functions; the HPC layer runs each as a job:
+
+  testset   the evaluation tasks (test split, optionally only some apps, first N) as JSONL
+  synth     array: one synthesis chunk per item (elab_hpc.synth.run.run_shard), resumable per chunk
+  filter    merge + filters (validation, test-split exclusion, dedup, MMR) → train.jsonl, then
+            the rows rendered in the evaluator's ReAct scaffold → sft.jsonl
+  sft       TRL SFT (elab_hpc.train) in a child process (or one torchrun per node for a
+            multinode stage); the preemption signal becomes USR2 to the trainer, which
+            checkpoints; LoRA adapters are merged into a plain HF model folder for evaluation
+  eval_*    array: one evaluation shard per item (elab_hpc.eval.run.run_shard)
+  report    elab_hpc.report: HTML + markdown + JSON of the whole run
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+from elab_hpc.errors import ConfigError
+from elab_hpc.hpc.pipeline.context import Preempted, StageContext
+
+
+def _param(ctx: StageContext, key: str, default: Any = None, required: bool = False) -> Any:
+    if required and key not in ctx.params:
+        raise ConfigError(f"stages.{ctx.stage}.params.{key}: required")
+    return ctx.params.get(key, default)
+
+
+def _input(ctx: StageContext, name: str) -> Path:
+    if name not in ctx.inputs:
+        raise ConfigError(f"stages.{ctx.stage}.inputs: needs the '{name}' stage")
+    return ctx.inputs[name]
+
+
+def _eval_config(spec: Dict[str, Any], where: str, extra: List[str] = ()):  # type: ignore[assignment]
+    from elab_hpc.eval.config import load_eval_config
+
+    if not isinstance(spec, dict) or "config" not in spec:
+        raise ConfigError(f"{where}: expected a mapping with 'config' (and optional 'overrides')")
+    return load_eval_config(spec["config"], list(spec.get("overrides") or []) + list(extra))
+
+
+# ------------------------------------------------------------------------------ testset
+
+def testset(ctx: StageContext) -> Dict[str, Any]:
+    """params: split (test), apps (only tasks whose apps all lie here; [] = all), limit (0 = all)."""
+    from arena.tasks.suite import load_suite
+
+    from elab_hpc.loop.scaffold import select_tasks
+
+    split = _param(ctx, "split", "test")
+    tasks = select_tasks(load_suite(split=split), list(_param(ctx, "apps", []) or []), int(_param(ctx, "limit", 0)))
+    if not tasks:
+        raise ConfigError(f"stages.{ctx.stage}.params: no {split} task matches apps={_param(ctx, 'apps', [])}")
+    ctx.write_text("tasks.jsonl", "".join(json.dumps(t, sort_keys=True) + "\n" for t in tasks))
+    cats: Dict[str, int] = {}
+    for t in tasks:
+        cats[t["category"]] = cats.get(t["category"], 0) + 1
+    summary = {"split": split, "tasks": len(tasks), "categories": cats}
+    ctx.write_json("testset.json", summary)
+    return summary
+
+
+# ------------------------------------------------------------------------------ synthesis
+
+def _synth_config(ctx: StageContext):
+    from elab_hpc.synth.run import load_synth_config, num_chunks
+
+    overrides = list(_param(ctx, "overrides", []) or [])
+    cfg = load_synth_config(_param(ctx, "config", None), overrides)
+    return cfg, num_chunks(cfg)
+
+
+def synthesize(ctx: StageContext) -> Dict[str, Any]:
+    """Array stage, one item per synthesis chunk: item i = shard i of `items` one-chunk shards."""
+    from elab_hpc.synth.run import chunk_path, run_shard
+
+    cfg, chunks = _synth_config(ctx)
+    if cfg.shards != chunks:
+        raise ConfigError(f"stages.{ctx.stage}: synth shards={cfg.shards} must equal its chunk count {chunks} "
+                          f"(ceil(n*output.oversample/output.chunk_size)) so each item is one chunk; "
+                          f"set overrides shards={chunks} and items: {chunks}")
+    out = ctx.work_dir / "synth"
+    made = 0
+    for i in ctx.pending_items():  # raises Preempted on the stop signal, between chunks
+        if i >= chunks:
+            raise ConfigError(f"stages.{ctx.stage}.items: {i + 1} > the config's {chunks} chunks")
+        info = run_shard(cfg, out, i, chunks, show=False)
+        rows = sum(1 for _ in chunk_path(out, i).open())
+        ctx.complete_item(i, {"dir": str(out), "chunk": i, "candidates": rows, **info})
+        made += 1
+    return {"chunks_done": made}
+
+
+def filter_data(ctx: StageContext) -> Dict[str, Any]:
+    """Merge the chunks with the synthesis filters, then render the evaluator's scaffold."""
+    from elab_hpc.agent.backends.hf import resolve_model
+    from elab_hpc.agent.env_adapter import ArenaEnv
+    from elab_hpc.loop.scaffold import render_records
+    from elab_hpc.synth.records import read_jsonl
+    from elab_hpc.synth.run import merge
+
+    items = [json.loads(x) for x in (_input(ctx, "synth") / "items.jsonl").read_text().splitlines() if x.strip()]
+    synth_dir = Path(items[0]["record"]["dir"])
+    stats = merge(synth_dir, show=False, exclude_tasks=_param(ctx, "exclude_tasks", None))
+    for name in ("train.jsonl", "dpo.jsonl", "stats.json", "report.md"):
+        shutil.copy2(synth_dir / name, ctx.out_dir / name)
+    if (synth_dir / "plots").is_dir():
+        shutil.copytree(synth_dir / "plots", ctx.out_dir / "plots", dirs_exist_ok=True)
+    ecfg = _eval_config(_param(ctx, "eval", required=True), f"stages.{ctx.stage}.params.eval")
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(resolve_model(str(_param(ctx, "tokenizer", "tiny"))))
+    env = ArenaEnv(seed=ecfg.seed, scale=ecfg.scale)
+    got = render_records(read_jsonl(ctx.out_dir / "train.jsonl"), env.registry, ecfg.agent, tok,
+                         int(_param(ctx, "max_tokens", 0)))
+    ctx.write_text("sft.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in got["rows"]))
+    summary = {"counts": stats["counts"], "sft_rows": len(got["rows"]),
+               "sft_dropped_too_long": got["dropped_too_long"], "sft_dropped_unknown_tool": got["dropped_unknown_tool"]}
+    ctx.write_json("filter.json", summary)
+    return summary
+
+
+# ------------------------------------------------------------------------------ training
+
+def _train_config(ctx: StageContext, data: Path, output_dir: Path):
+    from elab_hpc.train.config import load_train
+
+    overrides = list(_param(ctx, "overrides", []) or []) + [f"data.train={data}", f"output_dir={output_dir}",
+                                                            "cluster=local"]
+    return load_train(str(_param(ctx, "config", "sft_tiny_lora")), overrides, kind="sft")
+
+
+def _merge_lora(final_dir: Path, dest: Path, base: str) -> None:
+    """LoRA adapter + base → one plain HF folder (what the evaluator's hf backend loads)."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from elab_hpc.agent.backends.hf import resolve_model
+
+    model = AutoModelForCausalLM.from_pretrained(resolve_model(base))
+    model = PeftModel.from_pretrained(model, str(final_dir)).merge_and_unload()
+    model.save_pretrained(dest)
+    AutoTokenizer.from_pretrained(final_dir).save_pretrained(dest)
+
+
+def sft(ctx: StageContext) -> Dict[str, Any]:
+    """params: config (configs/train name or path), overrides, min_rows. Trains on filter/sft.jsonl."""
+    import yaml
+
+    from elab_hpc.train.checkpointing import read_metrics
+    from elab_hpc.train.config import as_dict
+
+    if "base_model" in ctx.params and not ctx.params["base_model"]:
+        raise ConfigError(f"stages.{ctx.stage}.params.base_model: empty; set it to a local HF model folder "
+                          f"(e.g. a snapshot in ~/.cache/huggingface/hub)")
+    data = _input(ctx, "filter") / "sft.jsonl"
+    n_rows = sum(1 for line in data.open() if line.strip())
+    if n_rows < int(_param(ctx, "min_rows", 1)):
+        raise ConfigError(f"stages.{ctx.stage}: only {n_rows} SFT rows (params.min_rows {_param(ctx, 'min_rows')})")
+    tdir = ctx.work_dir / "train"  # survives requeues: checkpoints and metrics live here
+    cfg = _train_config(ctx, data, tdir)
+    tdir.mkdir(parents=True, exist_ok=True)
+    cfg_file = tdir / "stage_config.yaml"
+    cfg_file.write_text(yaml.safe_dump(as_dict(cfg), sort_keys=False))
+    worker = [sys.executable, "-m", "elab_hpc.commands.train", "sft", str(cfg_file)]
+    if os.environ.get("SLURM_JOB_ID") and os.environ.get("SLURM_JOB_NUM_NODES", "1") != "1":
+        from elab_hpc.hpc.slurm.torchrun import launch_torchrun
+
+        script = str(Path(__file__).resolve().parents[1] / "commands" / "train.py")
+        launch_torchrun(script, ["sft", str(cfg_file)], nproc_per_node=int(_param(ctx, "nproc_per_node", 1)),
+                        handshake_dir=ctx.work_dir)
+        if ctx.rank != 0:
+            return {"rank": ctx.rank}
+    else:
+        _run_trainer(ctx, worker, tdir)
+    result = json.loads((tdir / "result.json").read_text())
+    if cfg.lora.enabled:
+        _merge_lora(Path(result["final_dir"]), ctx.out_dir / "model", cfg.model.name_or_path)
+    else:
+        shutil.copytree(result["final_dir"], ctx.out_dir / "model")
+    metrics = read_metrics(tdir)
+    ctx.write_text("metrics.jsonl", "".join(json.dumps(m) + "\n" for m in metrics))
+    losses = [m["loss"] for m in metrics if "loss" in m]
+    summary = {"rows": n_rows, "steps": result["step"], "train_seconds": round(result["train_seconds"], 1),
+               "first_loss": losses[0] if losses else None, "last_loss": losses[-1] if losses else None,
+               "resumed_from": result.get("resumed_from"), "lora": cfg.lora.enabled, "model": cfg.model.name_or_path}
+    ctx.write_json("train.json", summary)
+    return summary
+
+
+def _run_trainer(ctx: StageContext, argv: List[str], tdir: Path) -> None:
+    """The trainer as a child (its USR2 handler needs a main thread); a stop request becomes USR2,
+    the trainer checkpoints, and this stage raises Preempted so the job is requeued."""
+    log = (tdir / f"trainer-attempt{ctx.attempt}.log").open("ab")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    signalled = False
+    while proc.poll() is None:
+        if ctx.stop_requested() and not signalled:
+            proc.send_signal(signal.SIGUSR2)
+            signalled = True
+        time.sleep(0.2)
+    log.close()
+    if signalled or (tdir / "preempted.json").is_file() and not (tdir / "result.json").is_file():
+        raise Preempted(f"{ctx.stage}: trainer checkpointed on the stop signal")
+    if proc.returncode != 0:
+        tail = (tdir / f"trainer-attempt{ctx.attempt}.log").read_text()[-2000:]
+        raise RuntimeError(f"trainer exited with {proc.returncode}:\n{tail}")
+
+
+# ------------------------------------------------------------------------------ evaluation
+
+def evaluate(ctx: StageContext) -> Dict[str, Any]:
+    """Array stage, one item per evaluation shard. params: eval {config, overrides}, model
+    (tiny | hf:<path> | trained = the sft stage's merged model)."""
+    from elab_hpc.eval.run import run_shard
+
+    tasks = _input(ctx, "testset") / "tasks.jsonl"
+    model = str(_param(ctx, "model", "tiny"))
+    if model == "trained":
+        model = f"{_param(ctx, 'backend', 'hf')}:{_input(ctx, 'sft') / 'model'}"
+    n = int(_param(ctx, "num_shards", required=True))  # = the stage's items
+    if any(i >= n for i in ctx.items):
+        raise ConfigError(f"stages.{ctx.stage}: items must equal params.num_shards ({n})")
+    extra = [f"model={model}", f"tasks=jsonl:{tasks}", f"out_dir={ctx.work_dir / 'eval'}", f"shards={n}",
+             "cluster=inline"]
+    cfg = _eval_config(_param(ctx, "eval", required=True), f"stages.{ctx.stage}.params.eval", extra)
+    done = 0
+    for i in ctx.pending_items():
+        info = run_shard(cfg, i, n, show=False)
+        results = [json.loads(x) for x in Path(info["file"]).read_text().splitlines() if x.strip()]
+        ctx.complete_item(i, {"shard": i, "seconds": info["seconds"], "results": results})
+        done += 1
+    return {"shards_done": done}
+
+
+# ------------------------------------------------------------------------------ report
+
+def report(ctx: StageContext) -> Dict[str, Any]:
+    from elab_hpc.report.build import build_report
+
+    run_dir = ctx.work_dir.parents[2]  # RUN_DIR/stages/<name>/work
+    return build_report(run_dir, ctx.inputs, ctx.out_dir, dict(ctx.params))
