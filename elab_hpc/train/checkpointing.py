@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import signal
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -139,14 +140,23 @@ class PreemptionCallback(TrainerCallback):
         self.signum = getattr(signal, "SIG" + signame)
         self.requested = False
         self.preempted_at: Optional[int] = None
-        self._previous = signal.signal(self.signum, self._handler)
+        self._previous: Any = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(self.signum, self._handler)
+        else:  # Python delivers signals to the main thread only; whoever owns it must relay them
+            log.warning("training outside the main thread: SIG%s is not handled by the trainer", signame)
 
     def _handler(self, signum, frame) -> None:
         self.requested = True
         log.warning("signal %s received: checkpointing at the end of this step", signum)
 
+    def request(self) -> None:
+        """Ask for a checkpoint-and-stop at the next step end (what the signal does)."""
+        self.requested = True
+
     def restore(self) -> None:
-        signal.signal(self.signum, self._previous)
+        if self._previous is not None:
+            signal.signal(self.signum, self._previous)
 
     def _agreed(self) -> bool:
         dist = _dist()

@@ -167,5 +167,6 @@ def submit(c: TrainConfig, dry_run: bool = False) -> Dict[str, Any]:
     if proc.returncode != 0:
         raise UserError(f"sbatch failed: {proc.stderr.strip()}")
     job_id = proc.stdout.strip().split(";")[0]
-    (out / "job_ids").open("a").write(job_id + "\n")
+    with (out / "job_ids").open("a") as f:
+        f.write(job_id + "\n")
     return {"job_id": job_id, "sbatch": argv, "config": str(cfg_file)}
