@@ -57,12 +57,12 @@ def test_dpo_on_mined_and_given_pairs_moves_the_reward_margin(tmp_path):
     given.write_text(json.dumps({k: p[k] for k in ("prompt", "chosen", "rejected", "tools")}) + "\n")
     out = tmp_path / "dpo"
     cfg = load_train("dpo_tiny", tiny_overrides(out, **{
-        "data.train": given, "data.mine_from": mined, "optim.max_steps": 4, "optim.lr": 5e-4,
-        "optim.batch_size": 3, "checkpoint.every_steps": 4}), kind="dpo")
+        "data.train": given, "data.mine_from": mined, "optim.max_steps": 3, "optim.lr": 5e-4,
+        "optim.batch_size": 3, "checkpoint.every_steps": 3}), kind="dpo")
     result = run_local(cfg, show_progress=False)
-    assert result["status"] == "completed" and result["step"] == 4
+    assert result["status"] == "completed" and result["step"] == 3
     rows = [r for r in read_metrics(out) if "rewards/margins" in r]
-    assert len(rows) == 4
+    assert len(rows) == 3
     # step 1 runs at the reference policy (margin 0); training then separates chosen from rejected
     assert abs(rows[0]["rewards/margins"]) < 1e-4
     assert rows[-1]["rewards/margins"] > 0.05, rows

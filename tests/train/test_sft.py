@@ -31,7 +31,9 @@ def test_only_assistant_tokens_carry_labels(tmp_path, sft_records):
     trainer = build(cfg, [])
     tok = trainer.processing_class
     row = trainer.train_dataset[0]
-    ids, mask = row["input_ids"], row["assistant_masks"]
+    # TRL turned the template's assistant mask into labels: -100 outside assistant turns
+    ids, mask = row["input_ids"], [label != -100 for label in row["labels"]]
+    assert [label for label, m in zip(row["labels"], mask) if m] == [t for t, m in zip(ids, mask) if m]
     trained = tok.decode([t for t, m in zip(ids, mask) if m])
     ignored = tok.decode([t for t, m in zip(ids, mask) if not m])
     # both assistant turns (the tool call and the final answer) with their end-of-turn tokens
@@ -42,29 +44,28 @@ def test_only_assistant_tokens_carry_labels(tmp_path, sft_records):
     for text in ("# Tools", "Open an issue 'Fix login bug 0' in the web project.", '"state": "opened"',
                  "<tool_response>"):
         assert text in ignored and text not in trained
-    # the collator turns the mask into labels: -100 wherever the mask is 0
+    # and the collator hands exactly these labels to the model
     batch = trainer.data_collator([row])
-    labels = batch["labels"][0].tolist()
-    assert [l != -100 for l in labels] == [bool(m) for m in mask]
+    assert batch["labels"][0].tolist() == row["labels"]
 
 
 def test_full_sft_reduces_the_loss_and_publishes_checkpoints(tmp_path, sft_records):
     out = tmp_path / "full"
-    cfg = load_train("sft_tiny", tiny_overrides(out, **{"data.train": sft_records, "optim.max_steps": 6,
-                                                      "optim.lr": 1e-3, "checkpoint.every_steps": 3}),
+    cfg = load_train("sft_tiny", tiny_overrides(out, **{"data.train": sft_records, "optim.max_steps": 4,
+                                                      "optim.lr": 1e-3, "checkpoint.every_steps": 2}),
                      kind="sft")
     result = run_local(cfg, show_progress=False)
-    assert result["status"] == "completed" and result["step"] == 6
+    assert result["status"] == "completed" and result["step"] == 4
     curve = losses(out)
-    assert sorted(curve) == list(range(1, 7))
-    assert curve[6] < 0.6 * curve[1], curve
+    assert sorted(curve) == list(range(1, 5))
+    assert curve[4] < 0.6 * curve[1], curve
     assert (out / "final" / "model.safetensors").is_file()
-    assert latest_good_checkpoint(out).name == "checkpoint-6"
+    assert latest_good_checkpoint(out).name == "checkpoint-4"
 
     # a corrupted newest checkpoint is skipped with a warning; the previous good one is used
-    (out / "checkpoint-6" / "optimizer.pt").write_bytes(b"garbage")
-    with pytest.warns(CheckpointWarning, match="checkpoint-6.*optimizer.pt"):
-        assert latest_good_checkpoint(out).name == "checkpoint-3"
+    (out / "checkpoint-4" / "optimizer.pt").write_bytes(b"garbage")
+    with pytest.warns(CheckpointWarning, match="checkpoint-4.*optimizer.pt"):
+        assert latest_good_checkpoint(out).name == "checkpoint-2"
 
 
 def test_lora_sft_with_packing_trains_only_the_adapter(tmp_path, sft_records):
@@ -83,7 +84,7 @@ def test_lora_sft_with_packing_trains_only_the_adapter(tmp_path, sft_records):
 
 def test_usr2_checkpoints_and_the_rerun_resumes_the_step_count(tmp_path, sft_records):
     out = tmp_path / "pre"
-    over = tiny_overrides(out, **{"data.train": sft_records, "optim.max_steps": 6, "checkpoint.every_steps": 10})
+    over = tiny_overrides(out, **{"data.train": sft_records, "optim.max_steps": 4, "checkpoint.every_steps": 10})
     cfg = load_train("sft_tiny", over, kind="sft")
 
     def signal_after_first_step():
@@ -95,14 +96,14 @@ def test_usr2_checkpoints_and_the_rerun_resumes_the_step_count(tmp_path, sft_rec
     first = run_local(cfg, show_progress=False)
     assert first["status"] == "preempted"
     k = first["step"]
-    assert 1 <= k < 6 and latest_good_checkpoint(out).name == f"checkpoint-{k}"
+    assert 1 <= k < 4 and latest_good_checkpoint(out).name == f"checkpoint-{k}"
     assert json.loads((out / "preempted.json").read_text())["step"] == k
 
     second = run_local(cfg, show_progress=False)
-    assert second["status"] == "completed" and second["step"] == 6
+    assert second["status"] == "completed" and second["step"] == 4
     assert second["resumed_from"].endswith(f"checkpoint-{k}")
     steps = [r["step"] for r in read_metrics(out) if "loss" in r]
-    assert steps == list(range(1, 7)), "the resumed run continues at k+1, it does not restart"
+    assert steps == list(range(1, 5)), "the resumed run continues at k+1, it does not restart"
 
 
 def test_bad_config_is_rejected_naming_the_key(tmp_path, sft_records):
