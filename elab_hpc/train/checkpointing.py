@@ -165,7 +165,9 @@ class PreemptionCallback(TrainerCallback):
         import torch
 
         # ranks may see the signal at different steps; all must stop at the same one
-        flag = torch.tensor([1 if self.requested else 0], dtype=torch.int32)
+        # NCCL reduces CUDA tensors only; gloo (CPU) takes host tensors
+        device = f"cuda:{torch.cuda.current_device()}" if dist.get_backend() == "nccl" else "cpu"
+        flag = torch.tensor([1 if self.requested else 0], dtype=torch.int32, device=device)
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return bool(flag.item())
 
