@@ -15,6 +15,9 @@ AREAS = [
     ("cluster", "cluster", "start, stop and inspect the single-host dev SLURM cluster"),
     ("pipeline", "pipeline", "run, resume and inspect resumable stage pipelines"),
     ("synth", "synth", "synthesize executed, validated training trajectories (sharded), merge, report"),
+    ("train", "train", "SFT / DPO / agentic GRPO with TRL and DeepSpeed, locally or on the cluster"),
+    ("eval", "eval", "evaluate a model on verifiable arena tasks (sharded), aggregate, report"),
+    ("adapt", "adapt", "environment-change adaptation: drift, incremental data, continued training"),
     ("containers", "containers", "render, validate and build Apptainer images; run arena servers in them"),
     ("demo", "demo", "play a scripted cross-app episode on the embedded defaults"),
 ]

@@ -14,7 +14,7 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def test_top_level_help_lists_every_area():
     out = run("--help").stdout
-    for area in ("arena", "cluster", "pipeline", "containers", "demo"):
+    for area in ("arena", "cluster", "pipeline", "synth", "train", "eval", "adapt", "containers", "demo"):
         assert area in out
 
 
