@@ -95,6 +95,10 @@ class Episode:
         self._own_workdir = False
         self.calls = 0
         self.closed = False
+        self._initial_actor = self.actor_id
+        # per-episode state that is not company data (browser history, bash's view of the disk);
+        # apps keep it here under "<app>.<name>" keys so that reset() and close() drop it
+        self.session: dict[str, Any] = {}
 
     # -- lifecycle --------------------------------------------------------------------
     def __enter__(self) -> "Episode":
@@ -113,6 +117,21 @@ class Episode:
             self.world.checkin(self.db, reusable=self._reusable)
         if self._own_workdir and self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def reset(self) -> "Episode":
+        """Back to the state the episode started in (data, acting user, session state, work
+        directory) without opening a new one. Private episodes only."""
+        if self.shared:
+            raise RuntimeError("a shared-file episode cannot be reset; open a new state file")
+        self.db.execute("ROLLBACK")
+        self.db.execute("BEGIN")
+        self.actor_id = self._initial_actor
+        self.ctx._actor = None
+        self.session.clear()
+        if self._workdir is not None and self._workdir.is_dir():
+            for child in self._workdir.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        return self
 
     @property
     def workdir(self) -> Path:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
@@ -272,11 +271,8 @@ class SchemaChecker:
 # --------------------------------------------------------------------------- grounding
 
 class FreshEpisodes:
-    """Fresh episode states from one open episode: SAVEPOINT before each use, ROLLBACK TO after.
-
-    Opening an episode costs milliseconds (SQLite parses ~90 tables and triggers on a new
-    connection's first queries); rolling back to the template gives the same state a new episode
-    has at a fraction of that. The episode's scratch folder (file-system tools) is emptied too.
+    """Fresh episode states from one open episode, reset (`Episode.reset`) after each use:
+    the same state a new episode has, without handing connections back and forth.
     `world` is anything with `.episode()` (an `arena.Arena` or its world)."""
 
     def __init__(self, world: Any):
@@ -288,17 +284,10 @@ class FreshEpisodes:
         if self._ep is None:
             self._ep = self.world.episode()
         ep = self._ep
-        ep.db.execute("SAVEPOINT fresh")
         try:
             yield ep
         finally:
-            ep.db.execute("ROLLBACK TO fresh")
-            ep.db.execute("RELEASE fresh")
-            ep.actor_id = 1
-            ep.ctx._actor = None  # the acting user's cached row may have changed
-            workdir = getattr(ep, "_workdir", None)
-            if workdir is not None and Path(workdir).is_dir():
-                shutil.rmtree(workdir, ignore_errors=True)
+            ep.reset()
 
     def close(self) -> None:
         if self._ep is not None:

@@ -233,14 +233,10 @@ class Sampler:
         if self._episode is None:
             self._episode = self.ctx.world.episode()
         ep = self._episode
-        ep.db.execute("SAVEPOINT walk")
         try:
             yield ep
         finally:
-            ep.db.execute("ROLLBACK TO walk")
-            ep.db.execute("RELEASE walk")
-            ep.actor_id = 1
-            ep.ctx._actor = None  # cached row of the acting user may have been changed by the walk
+            ep.reset()
 
     def _template(self) -> Any:
         """An episode nothing is ever done in: the state before any task (read-only use)."""

@@ -175,3 +175,17 @@ def test_results_conform_to_declared_output_schemas(full_world):
                 jsonschema.validate(obs.result, schema)
                 checked += 1
     assert checked > 500
+
+
+def test_reset_returns_to_the_start_state(full_world):
+    with full_world.episode() as ep:
+        start = ep.state_hash()
+        ep.call("rocketchat.create_channel", {"name": "to-be-undone"})
+        ep.call("browser.browse", {"url": "http://intranet/"})
+        ep.call("filesystem.write_file", {"path": "/home/agent/x.txt", "content": "x"})
+        ep.as_user("lena.meyer")
+        assert ep.state_hash() != start and ep.session
+        ep.reset()
+        assert ep.state_hash() == start and ep.diff() == {}
+        assert ep.session == {} and ep.actor_id == 1
+        assert ep.call("rocketchat.create_channel", {"name": "to-be-undone"}).ok  # usable again

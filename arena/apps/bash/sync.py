@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import stat
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,8 @@ class Entry:
     sig: tuple  # (ino, mtime_ns, size, mode) right after we wrote or read it
 
 
-# episode -> {arena path -> Entry}; dies with the episode
-_SYNCED: "weakref.WeakKeyDictionary[Any, dict[str, Entry]]" = weakref.WeakKeyDictionary()
+# {arena path -> Entry} in the episode's session state; dies with the episode (or its reset)
+SYNCED_KEY = "bash.synced"
 
 
 def _sig(st: os.stat_result) -> tuple:
@@ -73,7 +72,7 @@ def _remove(local: str, st: os.stat_result) -> None:
 
 def materialize(ctx, root: Path, owner: int | None) -> None:
     """Make `root` hold exactly the files of fs_files (owned by `owner` when given)."""
-    synced = _SYNCED.setdefault(ctx.episode, {})
+    synced = ctx.episode.session.setdefault(SYNCED_KEY, {})
     rows = {r["path"]: r for r in ctx.all("SELECT path, content, encoding, is_dir, mode FROM fs_files")}
     on_disk = _walk(root)
     # drop what the database does not have (deepest first), and anything whose type changed
@@ -108,7 +107,7 @@ def materialize(ctx, root: Path, owner: int | None) -> None:
 
 def collect(ctx, root: Path) -> dict[str, list[str]]:
     """Write what changed on disk back into fs_files; returns the changed arena paths."""
-    synced = _SYNCED.setdefault(ctx.episode, {})
+    synced = ctx.episode.session.setdefault(SYNCED_KEY, {})
     unreadable: list[str] = []
     on_disk = _walk(root, unreadable)
     if len(on_disk) > limits.MAX_DISK_ENTRIES:

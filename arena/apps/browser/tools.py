@@ -1,4 +1,3 @@
-import weakref
 from typing import Annotated
 
 from pydantic import Field
@@ -10,12 +9,12 @@ from arena.core.errors import ToolError
 
 MAX_TEXT = 20000
 Url = Annotated[str, Field(description="Intranet URL (http://intranet/...) or a path relative to the current page")]
-# episode -> visited URLs (browser history is session state, not company data: it is not in the database)
-_HISTORY: "weakref.WeakKeyDictionary[object, list[str]]" = weakref.WeakKeyDictionary()
+# visited URLs live in the episode's session state (not company data: not in the database)
+HISTORY_KEY = "browser.history"
 
 
 def _page(ctx, url: str) -> dict:
-    history = _HISTORY.get(ctx.episode)
+    history = ctx.episode.session.get(HISTORY_KEY)
     full = canonical(url, history[-1] if history else None)
     row = ctx.one("SELECT id, url, title, text, section, updated_at FROM web_pages WHERE url = ?", full)
     if row is None:
@@ -40,14 +39,14 @@ def browse(ctx, url: Url) -> dict:
     """Open an intranet page and return its readable text; links appear as [n] in the text and are listed
     with their URLs. Only http://intranet/ is reachable."""
     row = _page(ctx, url)
-    _HISTORY.setdefault(ctx.episode, []).append(row["url"])
+    ctx.episode.session.setdefault(HISTORY_KEY, []).append(row["url"])
     return _show(ctx, row)
 
 
 @app.tool(read_only=True)
 def go_back(ctx) -> dict:
     """Return to the previously browsed page (with no earlier page, stay where you are, like a browser)."""
-    history = _HISTORY.setdefault(ctx.episode, [])
+    history = ctx.episode.session.setdefault(HISTORY_KEY, [])
     if len(history) < 2:
         if not history:
             history.append(ROOT)  # a fresh browser shows the intranet's home page
