@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
 KEY_FIELDS = re.compile(r"(^|_)(id|ids|key|name|title|status|state|ok|error|code|message|path|url|ref|"
                         r"sha|number|count|total|username|email|type)$", re.I)

@@ -162,7 +162,6 @@ class Sampler:
     def _candidates(self, walk: Walk, local: LocalMemory, rng: random.Random) -> List[str]:
         """Successors of the walk's steps, data-flow edges that local memory satisfies first."""
         used = {s.tool for s in walk.steps}
-        g = self.ctx.graph
         satisfied: Dict[str, float] = {}
         other: Dict[str, float] = {}
         last = len(walk.steps) - 1

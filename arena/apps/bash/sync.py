@@ -10,7 +10,6 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from arena.apps.bash import limits
 from arena.apps.filesystem import store
