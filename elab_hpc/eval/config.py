@@ -36,6 +36,7 @@ class EvalConfig:
     categories: List[str] = field(default_factory=list)  # empty = all
     apps: List[str] = field(default_factory=list)  # only tasks touching one of these apps (empty = all)
     limit: int = 0  # first N tasks (by id) after filtering; 0 = all
+    per_category: int = 0  # at most N tasks (first by id) of each category: a stratified sample; 0 = all
     trials: int = 1  # episodes per task (pass@k / pass^k need several)
     shards: int = 1
     cluster: str = "inline"  # inline (this process) | a cluster profile: local, devcluster, a100, ...
@@ -80,7 +81,7 @@ def check_eval(c: EvalConfig) -> None:
     for key in ("trials", "shards"):
         if getattr(c, key) < 1:
             raise ConfigError(f"{key}: must be >= 1, got {getattr(c, key)}")
-    for key in ("limit", "bootstrap"):
+    for key in ("limit", "bootstrap", "per_category"):
         if getattr(c, key) < 0:
             raise ConfigError(f"{key}: must be >= 0, got {getattr(c, key)}")
     if any(k < 1 for k in c.ks):
@@ -114,6 +115,7 @@ def fingerprint(c: EvalConfig) -> str:
     """What the episodes depend on (model, agent, world, task selection, trials) — not sharding,
     cluster, reporting or prices, so a resharded or re-reported run reuses its episodes."""
     d = {"model": c.model, "tasks": c.tasks, "categories": c.categories, "apps": c.apps, "limit": c.limit,
+         "per_category": c.per_category,
          "trials": c.trials, "seed": c.seed, "scale": c.scale}
     if model_kind(c.model) != "oracle":
         agent = asdict(c.agent)

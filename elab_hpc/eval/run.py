@@ -30,7 +30,23 @@ from elab_hpc.eval.config import EvalConfig, fingerprint, model_kind
 from elab_hpc.eval.errors import analyze, classify
 from elab_hpc.eval.metrics import breakdown, summarize
 from elab_hpc.eval.rewards import compute_reward
-from elab_hpc.eval.tasks import load_judge, load_tasks, resolve, shard_of
+from elab_hpc.eval.tasks import load_judge, resolve, shard_of
+
+
+def select_tasks(cfg: EvalConfig) -> tuple:
+    """(source, tasks) the config selects: filters, then `per_category` (first N by id of each)."""
+    source, selector = resolve(cfg.tasks)
+    tasks = source.load(selector, cfg.categories, cfg.apps, 0 if cfg.per_category else cfg.limit)
+    if cfg.per_category:
+        seen: Dict[str, int] = {}
+        picked = []
+        for t in sorted(tasks, key=lambda t: str(t["id"])):
+            c = t.get("category", "")
+            if seen.get(c, 0) < cfg.per_category:
+                seen[c] = seen.get(c, 0) + 1
+                picked.append(t)
+        tasks = picked[:cfg.limit] if cfg.limit else picked
+    return source, tasks
 
 
 def _atomic_json(path: Path, obj: Any) -> None:
@@ -123,8 +139,8 @@ def _prepare_out(cfg: EvalConfig) -> Path:
 def run_shard(cfg: EvalConfig, shard: int = 0, num_shards: int = 1, show: bool = True) -> Dict[str, Any]:
     """Run the episodes of one shard that are not stored yet; write the shard's results file."""
     out = _prepare_out(cfg)
-    source, selector = resolve(cfg.tasks)
-    tasks = shard_of(source.load(selector, cfg.categories, cfg.apps, cfg.limit), shard, num_shards)
+    source, tasks = select_tasks(cfg)
+    tasks = shard_of(tasks, shard, num_shards)
     store = EpisodeStore(out / "episodes")
     todo = [(t, k) for t in tasks for k in range(cfg.trials) if not store.has(t["id"], k)]
     judge = load_judge(cfg.judge)
@@ -226,7 +242,7 @@ def run_shards(cfg: EvalConfig, show: bool = True) -> List[Dict[str, Any]]:
 def aggregate(cfg: EvalConfig) -> Dict[str, Any]:
     """results.json from the stored episodes of every selected task (all must be present)."""
     out = Path(cfg.out_dir)
-    tasks = load_tasks(cfg.tasks, cfg.categories, cfg.apps, cfg.limit)
+    _, tasks = select_tasks(cfg)
     store = EpisodeStore(out / "episodes")
     results, missing = [], []
     for t in tasks:
