@@ -120,11 +120,11 @@ def filter_data(ctx: StageContext) -> Dict[str, Any]:
 
     tok = AutoTokenizer.from_pretrained(resolve_model(str(_param(ctx, "tokenizer", "tiny"))))
     env = ArenaEnv(seed=ecfg.seed, scale=ecfg.scale)
-    got = render_records(read_jsonl(ctx.out_dir / "train.jsonl"), env.registry, ecfg.agent, tok,
+    got = render_records(read_jsonl(ctx.out_dir / "train.jsonl"), env, ecfg.agent, tok,
                          int(_param(ctx, "max_tokens", 0)))
     ctx.write_text("sft.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in got["rows"]))
     summary = {"counts": stats["counts"], "sft_rows": len(got["rows"]),
-               "sft_dropped_too_long": got["dropped_too_long"], "sft_dropped_unknown_tool": got["dropped_unknown_tool"]}
+               "sft_dropped_too_long": got["dropped_too_long"], "sft_dropped_unreplayable": got["dropped_unreplayable"]}
     ctx.write_json("filter.json", summary)
     return summary
 
@@ -200,20 +200,23 @@ def sft(ctx: StageContext) -> Dict[str, Any]:
 def _run_trainer(ctx: StageContext, argv: List[str], tdir: Path) -> None:
     """The trainer as a child (its USR2 handler needs a main thread); a stop request becomes USR2,
     the trainer checkpoints, and this stage raises Preempted so the job is requeued."""
-    log = (tdir / f"trainer-attempt{ctx.attempt}.log").open("ab")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-    signalled = False
-    while proc.poll() is None:
-        if ctx.stop_requested() and not signalled:
-            proc.send_signal(signal.SIGUSR2)
-            signalled = True
-        time.sleep(0.2)
-    log.close()
-    if signalled or (tdir / "preempted.json").is_file() and not (tdir / "result.json").is_file():
-        raise Preempted(f"{ctx.stage}: trainer checkpointed on the stop signal")
-    if proc.returncode != 0:
-        tail = (tdir / f"trainer-attempt{ctx.attempt}.log").read_text()[-2000:]
-        raise RuntimeError(f"trainer exited with {proc.returncode}:\n{tail}")
+    for stale in ("result.json", "preempted.json"):  # what this attempt writes decides its outcome
+        (tdir / stale).unlink(missing_ok=True)
+    log_path = tdir / f"trainer-attempt{ctx.attempt}.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        signalled = False
+        while proc.poll() is None:
+            if ctx.stop_requested() and not signalled:
+                proc.send_signal(signal.SIGUSR2)
+                signalled = True
+            time.sleep(0.2)
+    if (tdir / "result.json").is_file() and proc.returncode == 0:
+        return  # finished (possibly just before the signal arrived)
+    if signalled or (tdir / "preempted.json").is_file():
+        # checkpointed on the signal (or killed while still starting): the requeue resumes
+        raise Preempted(f"{ctx.stage}: trainer stopped on the preemption signal")
+    raise RuntimeError(f"trainer exited with {proc.returncode}:\n{log_path.read_text()[-2000:]}")
 
 
 # ------------------------------------------------------------------------------ evaluation
