@@ -49,12 +49,13 @@ def test_mining_rejects_episodes_without_an_outcome():
 
 
 def test_dpo_on_mined_and_given_pairs_moves_the_reward_margin(tmp_path):
-    eps = [episode(t, ok, a) for t in range(2) for ok, a in ((True, 0), (False, 1))]
+    # without the tool schemas in the system turn: ~4x shorter sequences, same pair structure
+    eps = [{**episode(t, ok, a), "tools": []} for t in range(2) for ok, a in ((True, 0), (False, 1))]
     mined = tmp_path / "episodes.jsonl"
     mined.write_text("".join(json.dumps(e) + "\n" for e in eps))
     given = tmp_path / "dpo.jsonl"
     p = mine_pairs([episode(3, True, 0), episode(3, False, 1)])[0]
-    given.write_text(json.dumps({k: p[k] for k in ("prompt", "chosen", "rejected", "tools")}) + "\n")
+    given.write_text(json.dumps({k: p[k] for k in ("prompt", "chosen", "rejected")}) + "\n")
     out = tmp_path / "dpo"
     cfg = load_train("dpo_tiny", tiny_overrides(out, **{
         "data.train": given, "data.mine_from": mined, "optim.max_steps": 3, "optim.lr": 5e-4,
