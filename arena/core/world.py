@@ -106,7 +106,10 @@ class World:
         for app in self.apps.values():
             for event, fns in app.handlers.items():
                 self.handlers.setdefault(event, []).extend(fns)
-        self.fingerprint = self._fingerprint()
+        # cache_key names the on-disk template (invalidated by any change of the arena's code);
+        # fingerprint names the template's DATA (what state hashes build on), see below
+        self.cache_key = self._cache_key()
+        self._data_fingerprint: str | None = None
         self._lock = threading.Lock()
         self._image: bytes | None = None
         self._pool: list[sqlite3.Connection] = []
@@ -114,7 +117,15 @@ class World:
         self.columns: dict[str, list[str]] = {}
         self.cache_dir = Path(cache_dir) if cache_dir else None
 
-    def _fingerprint(self) -> str:
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the template database itself: equal for any two builds with equal data, so
+        state hashes survive code changes that leave the seeded data alone."""
+        if self._data_fingerprint is None:
+            self._data_fingerprint = hashlib.sha256(self.image).hexdigest()[:16]
+        return self._data_fingerprint
+
+    def _cache_key(self) -> str:
         h = hashlib.sha256()
         h.update(f"{SCHEMA_VERSION}|{self.seed}|{self.scale}|{self.now}|{','.join(self.apps)}".encode())
         # the arena's own source decides the template's content, so a code change invalidates caches
@@ -135,7 +146,7 @@ class World:
         return self._image
 
     def _load_or_build(self) -> bytes:
-        path = self.cache_dir / f"world-{self.fingerprint}.sqlite" if self.cache_dir else None
+        path = self.cache_dir / f"world-{self.cache_key}.sqlite" if self.cache_dir else None
         if path is not None and path.exists():
             data = path.read_bytes()
             db = sqlite3.connect(":memory:")
