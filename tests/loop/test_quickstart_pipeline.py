@@ -29,15 +29,15 @@ SMALL = [  # a few minutes on 2 cores: 3 synthesis chunks, 6 SFT steps, 2 test t
     "exclude_tasks=arena/tasks/data/test_signatures.jsonl]",
     "stages.filter.params.max_tokens=1024",
     "stages.testset.params.limit=2",
-    "stages.sft.params.min_rows=5",
+    "stages.sft.params.min_rows=3",
     "stages.sft.params.overrides=[data.max_length=1024,optim.max_steps=6,optim.batch_size=1,"
     "checkpoint.every_steps=2,threads=1]",
     "stages.sft.resources.cpus_per_task=1", "stages.sft.resources.mem_gb=3",
     "stages.eval_base.items=1", "stages.eval_base.shards=1", "stages.eval_base.params.num_shards=1",
     "stages.eval_trained.items=1", "stages.eval_trained.shards=1", "stages.eval_trained.params.num_shards=1",
-    "stages.filter.params.eval.overrides=[agent.max_turns=2,agent.backend.max_new_tokens=48,agent.backend.cpu_threads=1]",
-    "stages.eval_base.params.eval.overrides=[agent.max_turns=2,agent.backend.max_new_tokens=48,agent.backend.cpu_threads=1]",
-    "stages.eval_trained.params.eval.overrides=[agent.max_turns=2,agent.backend.max_new_tokens=48,agent.backend.cpu_threads=1]",
+    "stages.filter.params.eval.overrides=[agent.max_turns=2,agent.obs_budget_tokens=128,agent.backend.max_new_tokens=48,agent.backend.cpu_threads=1]",
+    "stages.eval_base.params.eval.overrides=[agent.max_turns=2,agent.obs_budget_tokens=128,agent.backend.max_new_tokens=48,agent.backend.cpu_threads=1]",
+    "stages.eval_trained.params.eval.overrides=[agent.max_turns=2,agent.obs_budget_tokens=128,agent.backend.max_new_tokens=48,agent.backend.cpu_threads=1]",
 ]
 
 
