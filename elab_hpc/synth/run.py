@@ -67,7 +67,11 @@ def load_synth_config(path: Optional[str | Path] = None, overrides: Optional[Lis
     if o.distractors < 0:
         raise ConfigError(f"output.distractors: must be >= 0, got {o.distractors}")
     if cfg.exclude_tasks and not Path(cfg.exclude_tasks).is_file():
-        raise ConfigError(f"exclude_tasks: file not found: {cfg.exclude_tasks}")
+        # a relative path in a shipped config means the project's own file, wherever the job runs
+        in_repo = Path(__file__).resolve().parents[2] / cfg.exclude_tasks
+        if Path(cfg.exclude_tasks).is_absolute() or not in_repo.is_file():
+            raise ConfigError(f"exclude_tasks: file not found: {cfg.exclude_tasks}")
+        cfg.exclude_tasks = str(in_repo)
     return cfg
 
 
