@@ -289,7 +289,7 @@ def machine() -> dict:
     except OSError:
         pass
     return {"hostname": socket.gethostname(), "cpu": cpu, "nproc": os.cpu_count(), "device": "CPU (one core pinned)",
-            "python": platform.python_version()}
+            "python": platform.python_version(), "loadavg_at_start": list(os.getloadavg())}
 
 
 def main() -> int:
