@@ -80,6 +80,10 @@ def _execute(pipe) -> int:
         return 1
     ran = [n for n, o in outcome.items() if o == "ran"]
     pipe.console.print(f"done: {len(ran)} stage(s) ran, {len(outcome) - len(ran)} skipped — {pipe.run_dir}")
+    if getattr(pipe, "show", True) and (Path(pipe.run_dir) / "stages" / "report" / "out" / "report.json").is_file():
+        from elab_hpc.report.summary import print_summary  # closed-loop runs end with their summary table
+
+        print_summary(pipe.run_dir)
     return 0
 
 
