@@ -78,6 +78,8 @@ class SynthConfig:
     filter: FilterConfig = field(default_factory=FilterConfig)
     split: str = "train"
     cluster: str = "local"  # cluster profile name (configs/cluster/<name>.yaml)
+    # intents + gold tool sequences never to synthesize (the task suite's test split; see run.py)
+    exclude_tasks: Optional[str] = None
 
 
 def check_synth(c: SynthConfig) -> None:
