@@ -4,17 +4,13 @@ the right code and an unchanged state, and the cross-app chains (leave approval 
 block + e-mail; hire -> calendar + chat + mail accounts + org chart)."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
 
 from arena.core.registry import load_apps
 from arena.core.world import World
 
-REFERENCE = Path("/work/shared/reference/mcp_tool_surfaces.json")
-if not REFERENCE.exists():
-    REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "mcp_tool_surfaces.json"
+from tests.arena.reference import reference_tools
 JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "list": "array",
               "dict": "object"}
 
@@ -58,7 +54,7 @@ def employee_with_manager(ep, *, without_leave=True):
 
 
 def test_surface_is_a_superset_of_the_reference_frappe_server(world):
-    ref = json.loads(REFERENCE.read_text())["apps"]["frappe"]
+    ref = reference_tools("frappe")
     tools = {t.name: t for t in world.tools("frappe")}
     for t in ref:
         assert t["name"] in tools, t["name"]

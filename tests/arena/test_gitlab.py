@@ -2,8 +2,6 @@
 merging (files applied to the target), access levels, and the reference MCP tool surface."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
 
@@ -11,7 +9,7 @@ from arena.core.registry import load_apps
 from arena.core.world import World
 
 PROJECT = "acme/billing-service"  # the seeded (private) project at small scale
-SURFACES = Path("/work/shared/reference/mcp_tool_surfaces.json")
+from tests.arena.reference import reference_tools
 
 
 @pytest.fixture(scope="module")
@@ -281,7 +279,7 @@ def test_member_added_sees_private_project_and_is_notified(ep):
 
 
 def test_surface_is_a_superset_of_the_reference_server(world):
-    ref = json.loads(SURFACES.read_text())["apps"]["gitlab"]
+    ref = reference_tools("gitlab")
     tools = {t.name: t for t in world.tools("gitlab")}
     assert len(tools) >= 22
     json_type = {"str": "string", "int": "integer", "bool": "boolean", "list": "array", "dict": "object"}

@@ -4,7 +4,6 @@ state unchanged — plus notifications to assignees and workspace membership on 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -12,7 +11,7 @@ from arena.core.company import hire
 from arena.core.registry import load_apps
 from arena.core.world import World
 
-SURFACES = Path("/work/shared/reference/mcp_tool_surfaces.json")
+from tests.arena.reference import SURFACES, reference_tools
 JSON_TYPES = {"str": "string", "int": "integer"}
 
 
@@ -54,7 +53,7 @@ def member_of(ep, identifier: str, role: int = 15) -> str:
 
 @pytest.mark.skipif(not SURFACES.exists(), reason="reference tool surfaces not present")
 def test_surface_is_a_superset_of_the_reference_server(world):
-    reference = json.loads(SURFACES.read_text())["apps"]["plane"]
+    reference = reference_tools("plane")
     ours = {t.name: t for t in world.tools("plane")}
     for ref in reference:
         spec = ours[ref["name"]]

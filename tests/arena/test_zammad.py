@@ -2,15 +2,13 @@
 the cross-app chain "assigning a ticket notifies the assignee" (and mails them, with mail loaded)."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
 
 from arena.core.registry import load_apps
 from arena.core.world import World
 
-SURFACES = Path("/work/shared/reference/mcp_tool_surfaces.json")
+from tests.arena.reference import reference_tools
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +239,7 @@ def test_directory_and_reference_lists(ep):
 
 
 def test_surface_is_a_superset_of_the_reference_server(world):
-    ref = json.loads(SURFACES.read_text())["apps"]["zammad"]
+    ref = reference_tools("zammad")
     tools = {t.name: t for t in world.tools("zammad")}
     assert len(tools) >= 16
     json_type = {"str": "string", "int": "integer", "bool": "boolean", "list": "array", "dict": "object",
