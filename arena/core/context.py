@@ -11,8 +11,19 @@ if TYPE_CHECKING:
     from arena.core.episode import Episode
 
 
+_last_columns: tuple[Any, tuple[str, ...]] = (None, ())
+
+
 def dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
-    return {col[0]: value for col, value in zip(cursor.description, row)}
+    """Rows as plain dicts. A cursor keeps one `description` object for all rows of a statement,
+    so the column names are extracted once per statement, not once per row (a hot path)."""
+    global _last_columns
+    description = cursor.description
+    seen, names = _last_columns  # one tuple, swapped atomically: safe across threads
+    if seen is not description:
+        names = tuple(col[0] for col in description)
+        _last_columns = (description, names)
+    return dict(zip(names, row))
 
 
 class Ctx:

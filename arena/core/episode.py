@@ -187,7 +187,7 @@ class Episode:
                             f"{qname}: " + "; ".join(f"{p['field']}: {p['problem']}" for p in problems),
                             problems=problems)
             return Observation(tool=qname, ok=False, error=err.to_dict(), elapsed_s=time.perf_counter() - t0)
-        kwargs = {k: getattr(parsed, k) for k in spec.arg_model.model_fields}
+        kwargs = parsed.__dict__  # exactly the declared fields (extra arguments are refused or dropped)
         db = self.db
         db.execute("SAVEPOINT call")
         try:

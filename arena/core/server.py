@@ -61,20 +61,24 @@ def build_server(episode: "Episode | Callable[[], Episode]", apps: list[str] | N
     async def on_list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         return listing
 
-    async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    # Results go back in their wire form (a dict, which the SDK accepts from handlers): building a
+    # CallToolResult model only for the SDK to dump it again cost a validation and a serialization
+    # of the whole payload per call. The SDK still validates the dict against the protocol schema.
+    def result(payload: dict[str, Any], text: str, is_error: bool) -> dict[str, Any]:
+        return {"content": [{"type": "text", "text": text}], "structuredContent": payload, "isError": is_error,
+                "resultType": "complete"}  # what CallToolResult dumps to; older protocol versions drop it
+
+    async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> dict[str, Any]:
         spec = exposed.get(params.name)
         if spec is None:  # only this server's surface is callable, even if the episode knows more
             payload = {"error": {"code": "unknown_tool", "message": f"no tool named {params.name!r} on {label}",
                                  "details": {"name": params.name}}}
-            return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(payload))],
-                                        structured_content=payload, is_error=True)
+            return result(payload, json.dumps(payload), True)
         obs = current().call(spec.qualified_name, params.arguments or {})
         if obs.ok:
-            return types.CallToolResult(content=[types.TextContent(type="text", text=obs.text())],
-                                        structured_content=obs.result, is_error=False)
+            return result(obs.result, obs.text(), False)
         payload = {"error": obs.error}
-        return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(payload, default=str))],
-                                    structured_content=payload, is_error=True)
+        return result(payload, json.dumps(payload, default=str), True)
 
     return Server(label, version="0.1.0", on_list_tools=on_list_tools, on_call_tool=on_call_tool,
                   instructions=f"EnterpriseArena apps: {', '.join(chosen)}. Errors come back as "

@@ -20,6 +20,10 @@ SCALES = {"small": 1, "medium": 20, "large": 200}  # k: ~1K, ~20K, ~200K records
 DEFAULT_NOW = "2026-03-02T09:00:00"
 SCHEMA_VERSION = "1"
 TRACK_TABLE = "_before"  # before-images of every row an episode touched
+# prepared statements kept per connection: the apps issue several hundred distinct SQL texts, and
+# sqlite3's default cache of 128 made most calls re-prepare theirs (a write also compiles the
+# change-tracking triggers), which cost more than running most of them
+STATEMENT_CACHE = 1024  # ~10 KB each at most; a pooled connection holds a data copy anyway
 
 
 def _table_columns(db: sqlite3.Connection) -> dict[str, list[str]]:
@@ -199,7 +203,8 @@ class World:
         with self._lock:
             db = self._pool.pop() if self._pool else None
         if db is None:
-            db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None,
+                                 cached_statements=STATEMENT_CACHE)
             db.deserialize(self.image)
             db.row_factory = dict_row
             db.execute("PRAGMA foreign_keys=ON")
@@ -221,7 +226,8 @@ class World:
         """A new connection: a private copy of the template, or a shared file (see serve)."""
         image = self.image
         if path is None:
-            db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None,
+                                 cached_statements=STATEMENT_CACHE)
             db.deserialize(image)
         else:
             path = Path(path)
@@ -229,7 +235,8 @@ class World:
                 tmp = path.with_suffix(f".tmp{os.getpid()}")
                 tmp.write_bytes(image)
                 os.replace(tmp, path)
-            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30,
+                                 cached_statements=STATEMENT_CACHE)
             db.execute("PRAGMA journal_mode=WAL")
         db.row_factory = dict_row
         db.execute("PRAGMA foreign_keys=ON")
