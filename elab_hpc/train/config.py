@@ -39,6 +39,12 @@ class LoraSection:
     alpha: int = 16
     dropout: float = 0.0
     target_modules: List[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    # an earlier run's adapter folder to continue training (environment-change adaptation); its own
+    # LoraConfig then applies and r / alpha / target_modules here are not used
+    init_adapter: Optional[str] = None
+    # adapters on the top N decoder layers only (0 = all): backward then stops at the lowest adapted
+    # layer, which roughly halves a CPU step when N is a quarter of the depth
+    last_layers: int = 0
 
 
 @dataclass
@@ -165,6 +171,14 @@ def check_train(c: TrainConfig) -> None:
         raise ConfigError("optim: set max_steps > 0 or epochs > 0")
     if c.lora.enabled and (c.lora.r < 1 or not c.lora.target_modules):
         raise ConfigError("lora: r must be >= 1 and target_modules non-empty when lora.enabled")
+    if c.lora.last_layers < 0:
+        raise ConfigError(f"lora.last_layers: {c.lora.last_layers} < 0 (0 = every layer)")
+    if c.lora.init_adapter:
+        if not c.lora.enabled:
+            raise ConfigError("lora.init_adapter: set lora.enabled=true to continue training an adapter")
+        if not (resolve_path(c.lora.init_adapter) / "adapter_config.json").is_file():
+            raise ConfigError(f"lora.init_adapter: {c.lora.init_adapter} is not a PEFT adapter folder "
+                              f"(no adapter_config.json)")
     if c.data.chat_template not in ("auto", "model"):
         _require_file(c.data.chat_template, "data.chat_template")
     if c.kind in ("sft", "dpo"):

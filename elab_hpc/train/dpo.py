@@ -33,5 +33,6 @@ def build(c: TrainConfig, callbacks: List):
 
     path = model_path(c)
     tok = load_tokenizer(c, path)
-    return DPOTrainer(model=load_model(c, path), args=dpo_args(c), train_dataset=dpo_dataset(pairs(c)),
-                      processing_class=tok, peft_config=peft_config(c), callbacks=callbacks)
+    model = load_model(c, path)
+    return DPOTrainer(model=model, args=dpo_args(c), train_dataset=dpo_dataset(pairs(c)),
+                      processing_class=tok, peft_config=peft_config(c, model), callbacks=callbacks)

@@ -294,12 +294,14 @@ def build(c: TrainConfig, callbacks: List):
         keys = [k for k in REWARD_KEYS if c.grpo.reward_weights.get(k, 0) > 0]
         total = sum(c.grpo.reward_weights[k] for k in keys)
         rollout = AgenticRollout(c, tasks, tok)
-        trainer = GRPOTrainer(model=load_model(c, path), args=grpo_args(c, [c.grpo.reward_weights[k] / total for k in keys]),
+        model = load_model(c, path)
+        trainer = GRPOTrainer(model=model, args=grpo_args(c, [c.grpo.reward_weights[k] / total for k in keys]),
                               reward_funcs=[component_reward(k) for k in keys], train_dataset=Dataset.from_list(rows),
-                              processing_class=tok, peft_config=peft_config(c), callbacks=callbacks,
+                              processing_class=tok, peft_config=peft_config(c, model), callbacks=callbacks,
                               rollout_func=rollout)
         trainer.elab_rollout = rollout
         return trainer
-    return GRPOTrainer(model=load_model(c, path), args=grpo_args(c), reward_funcs=token_rewards(),
+    model = load_model(c, path)
+    return GRPOTrainer(model=model, args=grpo_args(c), reward_funcs=token_rewards(),
                        train_dataset=Dataset.from_list(rows), processing_class=tok,
-                       peft_config=peft_config(c), callbacks=callbacks)
+                       peft_config=peft_config(c, model), callbacks=callbacks)

@@ -112,15 +112,27 @@ def load_model(c: TrainConfig, path: Path | str | None = None):
     if c.model.attn_implementation:
         kwargs["attn_implementation"] = c.model.attn_implementation
     try:
-        return AutoModelForCausalLM.from_pretrained(path or model_path(c), **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(path or model_path(c), **kwargs)
     except OSError as exc:
         raise UserError(f"model.name_or_path: cannot load '{c.model.name_or_path}': {exc}") from None
+    if c.lora.enabled and c.lora.init_adapter:
+        from peft import PeftModel
+
+        # continue an earlier run's adapter, trainable (adaptation to a changed environment)
+        model = PeftModel.from_pretrained(model, str(resolve_path(c.lora.init_adapter)), is_trainable=True)
+    return model
 
 
-def peft_config(c: TrainConfig):
-    if not c.lora.enabled:
-        return None
+def peft_config(c: TrainConfig, model: Any = None):
+    """LoRA settings; `model` is needed only for lora.last_layers (to know the depth)."""
+    if not c.lora.enabled or c.lora.init_adapter:
+        return None  # init_adapter: the loaded adapter carries its own LoraConfig
     from peft import LoraConfig
 
+    layers = None
+    if c.lora.last_layers:
+        depth = int(model.config.num_hidden_layers)
+        layers = list(range(max(0, depth - c.lora.last_layers), depth))
     return LoraConfig(r=c.lora.r, lora_alpha=c.lora.alpha, lora_dropout=c.lora.dropout,
-                      target_modules=list(c.lora.target_modules), task_type="CAUSAL_LM")
+                      target_modules=list(c.lora.target_modules), layers_to_transform=layers,
+                      task_type="CAUSAL_LM")

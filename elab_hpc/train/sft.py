@@ -32,5 +32,6 @@ def build(c: TrainConfig, callbacks: List):
     path = model_path(c)
     tok = load_tokenizer(c, path)
     train = sft_dataset(resolve_path(c.data.train), c.data.limit)
-    return SFTTrainer(model=load_model(c, path), args=sft_args(c), train_dataset=train,
-                      processing_class=tok, peft_config=peft_config(c), callbacks=callbacks)
+    model = load_model(c, path)
+    return SFTTrainer(model=model, args=sft_args(c), train_dataset=train,
+                      processing_class=tok, peft_config=peft_config(c, model), callbacks=callbacks)

@@ -82,6 +82,21 @@ def test_lora_sft_with_packing_trains_only_the_adapter(tmp_path, sft_records):
     assert not (out / "final" / "model.safetensors").exists()  # the base model is not duplicated
 
 
+def test_lora_on_the_last_layers_only_adapts_those_layers(tmp_path, sft_records):
+    from elab_hpc.train.sft import build
+
+    cfg = load_train("sft_tiny_lora", tiny_overrides(tmp_path / "o", **{
+        "data.train": sft_records, "lora.last_layers": 1}), kind="sft")
+    trainer = build(cfg, [])
+    adapted = {n.split(".layers.")[1].split(".")[0] for n, p in trainer.model.named_parameters()
+               if p.requires_grad}
+    depth = trainer.model.config.num_hidden_layers
+    assert adapted == {str(depth - 1)}, adapted
+    with pytest.raises(ConfigError, match="last_layers"):
+        load_train("sft_tiny_lora", tiny_overrides(tmp_path / "p", **{"data.train": sft_records,
+                                                                       "lora.last_layers": -1}), kind="sft")
+
+
 def test_usr2_checkpoints_and_the_rerun_resumes_the_step_count(tmp_path, sft_records):
     out = tmp_path / "pre"
     over = tiny_overrides(out, **{"data.train": sft_records, "optim.max_steps": 4, "checkpoint.every_steps": 10})
