@@ -55,6 +55,9 @@ class AgentConfig:
     max_context_tokens: int = 6000  # stop when the conversation would outgrow this
     max_repeated_failures: int = 2  # the same failing call this many times in a row ends the episode
     system_prompt: Optional[str] = None  # extra instructions placed before the scaffold's own
+    # react: each tool's description is cut to this many characters in the prompt; the prompt's
+    # tool list dominates prefill cost on CPU, and a short first clause is what small models use
+    tool_description_chars: int = 200
     # react: the model's turn starts with this (backends that can continue a message; small
     # models then keep to the format far more often). "" = no prefill
     react_prefix: str = "Thought:"
@@ -106,7 +109,7 @@ def check_agent(c: AgentConfig, where: str = "agent") -> None:
     if c.scaffold not in SCAFFOLDS:
         raise ConfigError(f"{where}.scaffold: '{c.scaffold}' is not one of {', '.join(SCAFFOLDS)}")
     for key in ("max_turns", "obs_budget_tokens", "max_context_tokens", "max_repeated_failures",
-                "parallel_episodes"):
+                "parallel_episodes", "tool_description_chars"):
         if getattr(c, key) < 1:
             raise ConfigError(f"{where}.{key}: must be >= 1, got {getattr(c, key)}")
     check_backend(c.backend, f"{where}.backend")

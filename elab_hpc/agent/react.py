@@ -105,7 +105,7 @@ def _closest(name: str, names: List[str]) -> Optional[str]:
     return m[0] if m else None
 
 
-def describe_tool(tool: Dict[str, Any]) -> str:
+def describe_tool(tool: Dict[str, Any], desc_chars: int = 200) -> str:
     """One tool as prompt text: name, description, then its arguments as a JSON object of
     types (`?` marks optional ones), so the listing looks like an Action Input, not a call."""
     fn = tool.get("function", tool)
@@ -117,7 +117,9 @@ def describe_tool(tool: Dict[str, Any]) -> str:
         if isinstance(typ, list):
             typ = "|".join(str(t) for t in typ)
         args[name if name in required else name + "?"] = typ
-    desc = " ".join((fn.get("description") or "").split())[:200]
+    desc = " ".join((fn.get("description") or "").split())
+    if len(desc) > desc_chars:  # cut at a word boundary
+        desc = desc[:desc_chars].rsplit(" ", 1)[0].rstrip(",;:(") + "…"
     return f"- {fn['name']}: {desc}\n  arguments: {json.dumps(args)}"
 
 
@@ -133,12 +135,12 @@ def example_action(tools: List[Dict[str, Any]]) -> List[str]:
     return [f"Action: {fn['name']}", f"Action Input: {json.dumps(args)}"]
 
 
-def system_prompt(tools: List[Dict[str, Any]], extra: Optional[str] = None) -> str:
+def system_prompt(tools: List[Dict[str, Any]], extra: Optional[str] = None, desc_chars: int = 200) -> str:
     """The ReAct instructions: tools first, then the format and an example last (small models
     follow what they read last)."""
     lines = [extra.strip() + "\n"] if extra else []
     lines += ["You solve the user's request with these tools:"]
-    lines += [describe_tool(t) for t in tools]
+    lines += [describe_tool(t, desc_chars) for t in tools]
     lines += ["",
               "Use this format:",
               "Thought: what to do next",

@@ -67,6 +67,13 @@ def test_react_prompt_lists_tools_and_example():
     assert text.rstrip().endswith('Action: a__get\nAction Input: {"id": "..."}')
 
 
+def test_react_prompt_cuts_long_descriptions_at_a_word():
+    tools = [{"type": "function", "function": {"name": "a__get", "description": "Read the complete contents of "
+                                               "a text file, or only its first lines.", "parameters": {}}}]
+    assert "- a__get: Read the complete…\n" in react.system_prompt(tools, desc_chars=26)
+    assert "only its first lines.\n" in react.system_prompt(tools)  # the default keeps 200 characters
+
+
 def test_tool_call_text():
     content, calls, err = fc.parse_text('Sure.\n<tool_call>\n{"name": "a__b", "arguments": {"x": 1}}\n</tool_call>'
                                         "<tool_call>{'name': 'c__d', 'arguments': '{\"y\": 2}'}</tool_call>")

@@ -57,10 +57,15 @@ class HFBackend(Backend):
     def generate(self, batch: List[Conversation], tools: Optional[List[ToolSchema]] = None,
                  params: Optional[GenParams] = None) -> List[AssistantMessage]:
         params = params or self.default_params()
-        out: List[AssistantMessage] = []
-        for i in range(0, len(batch), self.cfg.batch_size):
-            out.extend(self._generate(batch[i:i + self.cfg.batch_size], tools, params))
-        return out
+        # batches of similar prompt length: left padding is compute the model spends for nothing
+        sizes = [len(self.render(conv, tools)) for conv in batch]
+        order = sorted(range(len(batch)), key=sizes.__getitem__)
+        out: List[Optional[AssistantMessage]] = [None] * len(batch)
+        for i in range(0, len(order), self.cfg.batch_size):
+            idx = order[i:i + self.cfg.batch_size]
+            for j, msg in zip(idx, self._generate([batch[j] for j in idx], tools, params)):
+                out[j] = msg
+        return out  # type: ignore[return-value]
 
     def _generate(self, batch: List[Conversation], tools: Optional[List[ToolSchema]],
                   params: GenParams) -> List[AssistantMessage]:
