@@ -15,6 +15,8 @@ Sources by the prefix of `tasks=`:
   arena:<train|dev|test|all>   the EnterpriseArena suite (arena/tasks/); checks run on the episode's
                                SQLite state and the final answer (elab_hpc.env.checks)
   jsonl:<path>                 your own tasks in the same dict format, executed in the arena
+  mcp:<path>#<env.yaml>        tasks in the same format run on YOUR OWN MCP servers, named by an
+                               external environment config (elab_hpc/env/external.py)
   module:<pkg.mod>:<factory>   an EXTERNAL benchmark: `factory()` returns a TaskSource
 
 Plugging in an external benchmark (e.g. one served by its own MCP servers): write a module with
@@ -107,13 +109,20 @@ def resolve(tasks_spec: str) -> tuple:
         return ArenaSource(), rest
     if kind == "jsonl":
         return ArenaSource(Path(rest)), ""
+    if kind == "mcp":  # mcp:<tasks.jsonl>#<external env config>: tasks run on your own MCP servers
+        from elab_hpc.env.external import ExternalTasks
+
+        path, _, env = rest.partition("#")
+        if not path or not env:
+            raise ConfigError(f"tasks: {tasks_spec!r} — expected mcp:<tasks.jsonl>#<env config.yaml>")
+        return ExternalTasks(Path(path), env), ""
     if kind == "module":
         source = _import(rest, "tasks")()
         for m in ("load", "env", "check"):
             if not callable(getattr(source, m, None)):
                 raise ConfigError(f"tasks: {rest!r} returned an object without {m}()")
         return source, ""
-    raise ConfigError(f"tasks: unknown source {kind!r} in {tasks_spec!r}; use arena:, jsonl: or module:")
+    raise ConfigError(f"tasks: unknown source {kind!r} in {tasks_spec!r}; use arena:, jsonl:, mcp: or module:")
 
 
 def load_tasks(tasks_spec: str, categories: Sequence[str] = (), apps: Sequence[str] = (), limit: int = 0

@@ -80,6 +80,9 @@ class SynthConfig:
     cluster: str = "local"  # cluster profile name (configs/cluster/<name>.yaml)
     # intents + gold tool sequences never to synthesize (the task suite's test split; see run.py)
     exclude_tasks: Optional[str] = None
+    # your own MCP servers instead of the arena: an external environment config
+    # (elab_hpc/env/external.py, e.g. examples/byo_mcp/env.yaml); `arena.*` is then unused
+    env: Optional[str] = None
 
 
 def check_synth(c: SynthConfig) -> None:

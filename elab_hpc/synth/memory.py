@@ -257,12 +257,7 @@ def harvest(registry: Any, world: Any, slotmap: SlotMap, fill: Any = None, round
             args = {} if not needs else fill(action, rng)
             if args is None:
                 continue
-            ep.db.execute("SAVEPOINT harvest")
-            try:
-                obs = ep.call(action.name, action.to_native(args))
-            finally:
-                ep.db.execute("ROLLBACK TO harvest")
-                ep.db.execute("RELEASE harvest")
+            obs = _undone_call(ep, action, args)
             calls += 1
             if not obs.ok:
                 continue
@@ -272,6 +267,23 @@ def harvest(registry: Any, world: Any, slotmap: SlotMap, fill: Any = None, round
             observed[action.name].update(_fields(obs.result))
     ep.close()
     return Harvest(memory, dict(observed), calls, ok)
+
+
+def _undone_call(ep: Any, action: Any, args: Dict[str, Any]) -> Any:
+    """Call, then undo whatever the call did: a savepoint on an arena episode's SQLite connection;
+    an episode without one (an external MCP server's, env/external.py) is reset instead."""
+    db = getattr(ep, "db", None)
+    if db is None:
+        try:
+            return ep.call(action.name, action.to_native(args))
+        finally:
+            ep.reset()
+    db.execute("SAVEPOINT harvest")
+    try:
+        return ep.call(action.name, action.to_native(args))
+    finally:
+        db.execute("ROLLBACK TO harvest")
+        db.execute("RELEASE harvest")
 
 
 def _fields(result: Any) -> Set[str]:

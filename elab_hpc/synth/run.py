@@ -149,9 +149,14 @@ class ShardWorker:
         from elab_hpc.synth.sampler import load_context
 
         self.cfg = cfg
-        self.ctx = load_context(seed=cfg.arena.seed, scale=cfg.arena.scale, apps=list(cfg.arena.apps) or None,
-                                exclude_tools=list(cfg.sampler.exclude_tools),
-                                exclude_apps=list(cfg.sampler.exclude_apps))
+        if cfg.env:  # your own MCP servers (elab_hpc/env/external.py) instead of the arena
+            from elab_hpc.synth.external import load_external_context
+
+            self.ctx = load_external_context(cfg.env, seed=cfg.seed, exclude_tools=list(cfg.sampler.exclude_tools))
+        else:
+            self.ctx = load_context(seed=cfg.arena.seed, scale=cfg.arena.scale, apps=list(cfg.arena.apps) or None,
+                                    exclude_tools=list(cfg.sampler.exclude_tools),
+                                    exclude_apps=list(cfg.sampler.exclude_apps))
         self.registry = self.ctx.registry
         self.composer = TemplateComposer(self.ctx, max_checks=cfg.composer.max_checks,
                                          answer_facts=cfg.composer.answer_facts)
