@@ -130,14 +130,20 @@ def changed_spec(spec: ToolSpec, kind: str, change: SurfaceChange) -> tuple[Tool
 
 
 def plan(world: World, change: SurfaceChange) -> Dict[str, str]:
-    """qualified tool name → change kind, for a seeded `fraction` of the world's tools."""
+    """qualified tool name → change kind, for a seeded `fraction` of the world's tools. The draw is
+    over every registered app's tools, so a world of fewer apps gets the same changes to its tools
+    as the full one (evaluation and synthesis may load different app subsets)."""
+    from arena.core.registry import load_apps
+
     change.validate()
-    names = sorted(t.qualified_name for t in world.tools() if t.app not in change.exclude_apps and t.app != "core")
+    every = [t for app in load_apps(None) for t in app.tools.values()]
+    names = sorted(t.qualified_name for t in every if t.app not in change.exclude_apps and t.app != "core")
     rng = random.Random(f"surface:{change.version}:{change.seed}")
     picked = sorted(rng.sample(names, max(1, round(change.fraction * len(names)))))
     kinds = [k for k in KINDS if change.weights.get(k, 0) > 0]
     weights = [change.weights[k] for k in kinds]
-    return {name: rng.choices(kinds, weights)[0] for name in picked}
+    here = {t.qualified_name for t in world.tools()}
+    return {name: kind for name in picked for kind in [rng.choices(kinds, weights)[0]] if name in here}
 
 
 def apply_surface(world: World, change: SurfaceChange) -> tuple[World, List[AppliedChange]]:

@@ -34,7 +34,7 @@ class Env(Protocol):
 class ArenaSession:
     def __init__(self, env: "ArenaEnv", apps: Sequence[str]):
         self.env = env
-        self.episode = env.arena.episode()
+        self.episode = env.world.episode()
         self.actions = [a for a in env.registry if not apps or a.app in set(apps)]
         self.tools = [a.openai_tool() for a in self.actions]
 
@@ -58,19 +58,34 @@ class ArenaSession:
 
 
 class ArenaEnv:
-    """The arena at (seed, scale), its registry discovered once over in-process MCP."""
+    """The arena at (seed, scale), its registry discovered once over in-process MCP.
 
-    def __init__(self, seed: int = 0, scale: str = "small", apps: Optional[List[str]] = None):
+    `surface` (a change config, configs/adapt/*.yaml) serves a changed tool surface of the same
+    world (arena/core/surface.py): the agent sees and calls only the new versions of those tools."""
+
+    def __init__(self, seed: int = 0, scale: str = "small", apps: Optional[List[str]] = None,
+                 surface: str = ""):
         from arena import Arena
         from elab_hpc.env.discovery import discover
         from elab_hpc.env.registry import ToolRegistry
         from elab_hpc.env.sources import SourceConfig
 
         self.arena = Arena(seed=seed, scale=scale, apps=apps)
-        self.registry = ToolRegistry.build(discover([SourceConfig(kind="arena", seed=seed, scale=scale,
-                                                                  apps=list(apps or []))]))
+        self.world = self.arena.world
+        tag = ""
+        if surface:
+            from elab_hpc.adapt.surface import changed_world, surface_digest
+
+            self.world, _ = changed_world(self.arena.world, surface)
+            tag = ":surface-" + surface_digest(surface)
+        source = SourceConfig(kind="arena", seed=seed, scale=scale, apps=list(apps or []))
+        ep = self.world.episode()  # discovery serves this world's (possibly changed) tools
+        try:
+            self.registry = ToolRegistry.build(discover([source], episode=ep))
+        finally:
+            ep.close()
         names = ",".join(sorted(a.name for a in self.registry))
-        self.fingerprint = f"arena:{seed}:{scale}:" + hashlib.sha256(names.encode()).hexdigest()[:12]
+        self.fingerprint = f"arena:{seed}:{scale}{tag}:" + hashlib.sha256(names.encode()).hexdigest()[:12]
 
     def open(self, task: Any = None, apps: Sequence[str] = ()) -> ArenaSession:
         return ArenaSession(self, apps)

@@ -43,6 +43,8 @@ class EvalConfig:
     out_dir: str = "runs/eval/${name}"
     seed: int = 0  # arena world seed
     scale: str = "small"
+    # a changed tool surface (configs/adapt/*.yaml) the agent acts on; "" = the arena's own tools
+    surface: str = ""
     ks: List[int] = field(default_factory=lambda: [1, 2, 4])  # pass@k / pass^k reported for k <= trials
     bootstrap: int = 1000  # bootstrap resamples for the confidence intervals (0 = none)
     judge: str = ""  # optional extra signal: "module:function(task, answer, log) -> float"; never decides success
@@ -90,6 +92,15 @@ def check_eval(c: EvalConfig) -> None:
         raise ConfigError(f"scale: {c.scale!r} is not one of {', '.join(SCALES)}")
     if ":" not in c.tasks:
         raise ConfigError(f"tasks: {c.tasks!r} — expected <source>:<selector>, e.g. arena:test")
+    if c.surface:
+        if c.tasks.partition(":")[0] not in ("arena", "jsonl"):
+            raise ConfigError(f"surface: only arena tasks (arena:, jsonl:) run on a changed surface, not {c.tasks!r}")
+        from elab_hpc.adapt.surface import surface_digest
+
+        try:
+            surface_digest(c.surface)  # missing file or bad change config
+        except ConfigError as exc:
+            raise ConfigError(f"surface: {exc}") from None
     if c.judge and ":" not in c.judge:
         raise ConfigError(f"judge: {c.judge!r} — expected module:function")
     if c.cluster != "inline":
@@ -117,6 +128,10 @@ def fingerprint(c: EvalConfig) -> str:
     d = {"model": c.model, "tasks": c.tasks, "categories": c.categories, "apps": c.apps, "limit": c.limit,
          "per_category": c.per_category,
          "trials": c.trials, "seed": c.seed, "scale": c.scale}
+    if c.surface:  # by content: the same change under another path reuses the episodes
+        from elab_hpc.adapt.surface import surface_digest
+
+        d["surface"] = surface_digest(c.surface)
     if model_kind(c.model) != "oracle":
         agent = asdict(c.agent)
         for k in ("base_url", "api_key_env", "timeout_s", "max_retries", "concurrency", "batch_size", "device",

@@ -146,7 +146,8 @@ def run_shard(cfg: EvalConfig, shard: int = 0, num_shards: int = 1, show: bool =
     judge = load_judge(cfg.judge)
     t0 = time.perf_counter()
     if todo:
-        env = source.env(cfg.seed, cfg.scale)
+        # check_eval allows a surface only for the arena source, whose env() takes it
+        env = source.env(cfg.seed, cfg.scale, surface=cfg.surface) if cfg.surface else source.env(cfg.seed, cfg.scale)
         if model_kind(cfg.model) == "oracle":
             _run_oracle(cfg, source, env, todo, store, out, judge, show)
         else:

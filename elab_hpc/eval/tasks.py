@@ -78,10 +78,10 @@ class ArenaSource:
         tasks.sort(key=lambda t: str(t["id"]))
         return tasks[:limit] if limit else tasks
 
-    def env(self, seed: int, scale: str) -> Any:
+    def env(self, seed: int, scale: str, surface: str = "") -> Any:
         from elab_hpc.agent.env_adapter import ArenaEnv
 
-        return ArenaEnv(seed=seed, scale=scale)
+        return ArenaEnv(seed=seed, scale=scale, surface=surface)
 
     def check(self, task: Task, session: Any, answer: str) -> List[Dict[str, Any]]:
         from elab_hpc.env.checks import run_checks

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 from elab_hpc.errors import ConfigError
 from elab_hpc.hpc.pipeline.context import Preempted, StageContext
@@ -71,19 +71,20 @@ def testset(ctx: StageContext) -> Dict[str, Any]:
 
 # ------------------------------------------------------------------------------ synthesis
 
-def _synth_config(ctx: StageContext):
+def _synth_config(ctx: StageContext, extra: Sequence[str] = ()):
     from elab_hpc.synth.run import load_synth_config, num_chunks
 
-    overrides = list(_param(ctx, "overrides", []) or [])
+    overrides = list(_param(ctx, "overrides", []) or []) + list(extra)
     cfg = load_synth_config(_param(ctx, "config", None), overrides)
     return cfg, num_chunks(cfg)
 
 
-def synthesize(ctx: StageContext) -> Dict[str, Any]:
-    """Array stage, one item per synthesis chunk: item i = shard i of `items` one-chunk shards."""
+def synthesize(ctx: StageContext, extra: Sequence[str] = ()) -> Dict[str, Any]:
+    """Array stage, one item per synthesis chunk: item i = shard i of `items` one-chunk shards.
+    `extra`: synth overrides a calling stage adds to params.overrides (e.g. a changed surface)."""
     from elab_hpc.synth.run import chunk_path, run_shard
 
-    cfg, chunks = _synth_config(ctx)
+    cfg, chunks = _synth_config(ctx, extra)
     if cfg.shards != chunks:
         raise ConfigError(f"stages.{ctx.stage}: synth shards={cfg.shards} must equal its chunk count {chunks} "
                           f"(ceil(n*output.oversample/output.chunk_size)) so each item is one chunk; "
@@ -131,11 +132,11 @@ def filter_data(ctx: StageContext) -> Dict[str, Any]:
 
 # ------------------------------------------------------------------------------ training
 
-def _train_config(ctx: StageContext, data: Path, output_dir: Path):
+def _train_config(ctx: StageContext, data: Path, output_dir: Path, extra: Sequence[str] = ()):
     from elab_hpc.train.config import load_train
 
-    overrides = list(_param(ctx, "overrides", []) or []) + [f"data.train={data}", f"output_dir={output_dir}",
-                                                            "cluster=local"]
+    overrides = list(_param(ctx, "overrides", []) or []) + list(extra) + [
+        f"data.train={data}", f"output_dir={output_dir}", "cluster=local"]
     return load_train(str(_param(ctx, "config", "sft_tiny_lora")), overrides, kind="sft")
 
 
@@ -152,8 +153,9 @@ def _merge_lora(final_dir: Path, dest: Path, base: str) -> None:
     AutoTokenizer.from_pretrained(final_dir).save_pretrained(dest)
 
 
-def sft(ctx: StageContext) -> Dict[str, Any]:
-    """params: config (configs/train name or path), overrides, min_rows. Trains on filter/sft.jsonl."""
+def sft(ctx: StageContext, extra: Sequence[str] = ()) -> Dict[str, Any]:
+    """params: config (configs/train name or path), overrides, min_rows. Trains on filter/sft.jsonl.
+    `extra`: train overrides a calling stage adds after params.overrides (e.g. lora.init_adapter)."""
     import yaml
 
     from elab_hpc.train.checkpointing import read_metrics
@@ -167,7 +169,7 @@ def sft(ctx: StageContext) -> Dict[str, Any]:
     if n_rows < int(_param(ctx, "min_rows", 1)):
         raise ConfigError(f"stages.{ctx.stage}: only {n_rows} SFT rows (params.min_rows {_param(ctx, 'min_rows')})")
     tdir = ctx.work_dir / "train"  # survives requeues: checkpoints and metrics live here
-    cfg = _train_config(ctx, data, tdir)
+    cfg = _train_config(ctx, data, tdir, extra)
     tdir.mkdir(parents=True, exist_ok=True)
     cfg_file = tdir / "stage_config.yaml"
     cfg_file.write_text(yaml.safe_dump(as_dict(cfg), sort_keys=False))
@@ -181,7 +183,7 @@ def sft(ctx: StageContext) -> Dict[str, Any]:
         if ctx.rank != 0:
             return {"rank": ctx.rank}
     else:
-        _run_trainer(ctx, worker, tdir)
+        _run_trainer(ctx, worker, tdir, max(cfg.optim.max_steps, 0))
     result = json.loads((tdir / "result.json").read_text())
     if cfg.lora.enabled:
         _merge_lora(Path(result["final_dir"]), ctx.out_dir / "model", cfg.model.name_or_path)
@@ -197,7 +199,21 @@ def sft(ctx: StageContext) -> Dict[str, Any]:
     return summary
 
 
-def _run_trainer(ctx: StageContext, argv: List[str], tdir: Path) -> None:
+def _last_step(tdir: Path) -> int:
+    """The last step the trainer logged (its metrics.jsonl), 0 before the first."""
+    try:
+        lines = (tdir / "metrics.jsonl").read_text().splitlines()
+    except OSError:
+        return 0
+    for line in reversed(lines):
+        try:
+            return int(json.loads(line).get("step", 0))
+        except ValueError:  # a line being written
+            continue
+    return 0
+
+
+def _run_trainer(ctx: StageContext, argv: List[str], tdir: Path, max_steps: int = 0) -> None:
     """The trainer as a child (its USR2 handler needs a main thread); a stop request becomes USR2,
     the trainer checkpoints, and this stage raises Preempted so the job is requeued."""
     for stale in ("result.json", "preempted.json"):  # what this attempt writes decides its outcome
@@ -205,11 +221,15 @@ def _run_trainer(ctx: StageContext, argv: List[str], tdir: Path) -> None:
     log_path = tdir / f"trainer-attempt{ctx.attempt}.log"
     with log_path.open("ab") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-        signalled = False
+        signalled, polls = False, 0
         while proc.poll() is None:
             if ctx.stop_requested() and not signalled:
                 proc.send_signal(signal.SIGUSR2)
                 signalled = True
+            polls += 1
+            if max_steps > 0 and polls % 10 == 0:  # every 2 s: the trainer's step for the progress bar
+                step = _last_step(tdir)
+                ctx.report_progress(step, max_steps, f"step {step}/{max_steps}")
             time.sleep(0.2)
     if (tdir / "result.json").is_file() and proc.returncode == 0:
         return  # finished (possibly just before the signal arrived)
@@ -224,18 +244,25 @@ def _run_trainer(ctx: StageContext, argv: List[str], tdir: Path) -> None:
 def evaluate(ctx: StageContext) -> Dict[str, Any]:
     """Array stage, one item per evaluation shard. params: eval {config, overrides}, model
     (tiny | hf:<path> | trained = the sft stage's merged model)."""
-    from elab_hpc.eval.run import run_shard
-
-    tasks = _input(ctx, "testset") / "tasks.jsonl"
     model = str(_param(ctx, "model", "tiny"))
     if model == "trained":
         model = f"{_param(ctx, 'backend', 'hf')}:{_input(ctx, 'sft') / 'model'}"
+    return evaluate_tasks(ctx, _input(ctx, "testset") / "tasks.jsonl", model,
+                          _param(ctx, "eval", required=True))
+
+
+def evaluate_tasks(ctx: StageContext, tasks: Path, model: str, eval_spec: Dict[str, Any],
+                   extra: Sequence[str] = ()) -> Dict[str, Any]:
+    """The shards of this array task: `model` on the tasks of `tasks` (JSONL) with the evaluator
+    `eval_spec` ({config, overrides}) plus `extra` eval overrides (e.g. a changed surface)."""
+    from elab_hpc.eval.run import run_shard
+
     n = int(_param(ctx, "num_shards", required=True))  # = the stage's items
     if any(i >= n for i in ctx.items):
         raise ConfigError(f"stages.{ctx.stage}: items must equal params.num_shards ({n})")
-    extra = [f"model={model}", f"tasks=jsonl:{tasks}", f"out_dir={ctx.work_dir / 'eval'}", f"shards={n}",
-             "cluster=inline"]
-    cfg = _eval_config(_param(ctx, "eval", required=True), f"stages.{ctx.stage}.params.eval", extra)
+    extra = list(extra) + [f"model={model}", f"tasks=jsonl:{tasks}", f"out_dir={ctx.work_dir / 'eval'}",
+                           f"shards={n}", "cluster=inline"]
+    cfg = _eval_config(eval_spec, f"stages.{ctx.stage}.params.eval", extra)
     done = 0
     for i in ctx.pending_items():
         info = run_shard(cfg, i, n, show=False)

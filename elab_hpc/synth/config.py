@@ -22,6 +22,8 @@ class ArenaSourceConfig:
     seed: int = 0
     scale: str = "small"
     apps: List[str] = field(default_factory=list)  # empty = all apps
+    # a changed tool surface (configs/adapt/*.yaml): trajectories use the new versions of its tools
+    surface: str = ""
 
 
 @dataclass
@@ -43,6 +45,13 @@ class SamplerConfig:
     # scratch directory outlives a rolled-back walk)
     exclude_tools: List[str] = field(default_factory=lambda: ["bash.run_command"])
     exclude_apps: List[str] = field(default_factory=list)
+    # incremental data after a surface change: sample only the focus tools and their neighbours in
+    # the tool graph (within focus_hops edges, either direction), prefer focus tools as next steps
+    # (focus_weight x), and keep a trajectory only if it calls a focus tool (require_focus)
+    focus_tools: List[str] = field(default_factory=list)  # registry names; empty = no focus
+    focus_hops: int = 1
+    focus_weight: float = 4.0
+    require_focus: bool = True
 
 
 @dataclass
@@ -104,6 +113,16 @@ def check_synth(c: SynthConfig) -> None:
             raise ConfigError(f"{key}: must be within [0, 1], got {value}")
     if s.max_per_sequence < 0:
         raise ConfigError(f"sampler.max_per_sequence: must be >= 0, got {s.max_per_sequence}")
+    if s.focus_hops < 0 or s.focus_weight <= 0:
+        raise ConfigError(f"sampler.focus_hops must be >= 0 and sampler.focus_weight > 0, "
+                          f"got {s.focus_hops}, {s.focus_weight}")
+    if c.arena.surface:
+        from elab_hpc.adapt.surface import surface_digest
+
+        try:
+            surface_digest(c.arena.surface)  # missing file or bad change config
+        except ConfigError as exc:
+            raise ConfigError(f"arena.surface: {exc}") from None
     if s.time_budget_s < 0:
         raise ConfigError(f"sampler.time_budget_s: must be >= 0, got {s.time_budget_s}")
     if c.composer.kind not in COMPOSERS:

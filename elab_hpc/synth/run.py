@@ -156,7 +156,7 @@ class ShardWorker:
         else:
             self.ctx = load_context(seed=cfg.arena.seed, scale=cfg.arena.scale, apps=list(cfg.arena.apps) or None,
                                     exclude_tools=list(cfg.sampler.exclude_tools),
-                                    exclude_apps=list(cfg.sampler.exclude_apps))
+                                    exclude_apps=list(cfg.sampler.exclude_apps), surface=cfg.arena.surface)
         self.registry = self.ctx.registry
         self.composer = TemplateComposer(self.ctx, max_checks=cfg.composer.max_checks,
                                          answer_facts=cfg.composer.answer_facts)

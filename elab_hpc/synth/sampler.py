@@ -85,21 +85,17 @@ _CONTEXTS: Dict[Tuple[Any, ...], SynthContext] = {}
 
 
 def load_context(seed: int = 0, scale: str = "small", apps: Optional[List[str]] = None,
-                 exclude_tools: Optional[List[str]] = None, exclude_apps: Optional[List[str]] = None
-                 ) -> SynthContext:
+                 exclude_tools: Optional[List[str]] = None, exclude_apps: Optional[List[str]] = None,
+                 surface: str = "") -> SynthContext:
     """The SynthContext of an arena world (registry by MCP discovery, harvest, graph), built once
-    per process and argument set: discovery takes about a second, the harvest a few."""
-    key = (seed, scale, tuple(apps or ()), tuple(exclude_tools or ()), tuple(exclude_apps or ()))
+    per process and argument set: discovery takes about a second, the harvest a few. `surface`
+    (a change config) samples the changed tool surface of that world (elab_hpc.adapt.surface)."""
+    key = (seed, scale, tuple(apps or ()), tuple(exclude_tools or ()), tuple(exclude_apps or ()), surface)
     if key not in _CONTEXTS:
-        from arena import Arena
-        from elab_hpc.env.discovery import discover
-        from elab_hpc.env.registry import ToolRegistry
-        from elab_hpc.env.sources import SourceConfig
+        from elab_hpc.agent.env_adapter import ArenaEnv
 
-        arena = Arena(seed=seed, scale=scale, apps=list(apps) if apps else None)
-        registry = ToolRegistry.build(discover([SourceConfig(kind="arena", seed=seed, scale=scale,
-                                                             apps=list(apps or []))]))
-        _CONTEXTS[key] = SynthContext.build(registry, arena.world, seed=seed, exclude_tools=exclude_tools,
+        env = ArenaEnv(seed=seed, scale=scale, apps=list(apps) if apps else None, surface=surface)
+        _CONTEXTS[key] = SynthContext.build(env.registry, env.world, seed=seed, exclude_tools=exclude_tools,
                                             exclude_apps=exclude_apps)
     return _CONTEXTS[key]
 
@@ -126,11 +122,24 @@ class Sampler:
         excluded = set(self.cfg.exclude_tools)
         self.actions = {a.name: a for a in ctx.registry if a.name in ctx.graph.g and a.name not in excluded
                         and a.app not in set(self.cfg.exclude_apps)}
+        self.focus = set(self.cfg.focus_tools) & set(self.actions)
+        if self.cfg.focus_tools:
+            near = self._neighbourhood(self.focus, self.cfg.focus_hops)
+            self.actions = {n: a for n, a in self.actions.items() if n in near}
         self.entries = [n for n in ctx.graph.entry_nodes() if n in self.actions]
         self.stats: Dict[str, int] = defaultdict(int)
         self._episode: Any = None
         self._untouched: Any = None
         self._succ: Dict[str, List[Tuple[str, List[str]]]] = {}
+
+    def _neighbourhood(self, tools: Set[str], hops: int) -> Set[str]:
+        """`tools` and every tool within `hops` edges of them in the tool graph (either direction)."""
+        g = self.ctx.graph.g
+        near, frontier = set(tools), set(tools)
+        for _ in range(hops):
+            frontier = {m for n in frontier for m in list(g.successors(n)) + list(g.predecessors(n))} - near
+            near |= frontier
+        return near
 
     # -- one walk -----------------------------------------------------------------------
     def _execute(self, ep: Any, action: Any, rng: random.Random, local: LocalMemory, walk: Walk) -> Optional[Step]:
@@ -166,10 +175,11 @@ class Sampler:
         other: Dict[str, float] = {}
         last = len(walk.steps) - 1
         for i, s in enumerate(walk.steps):
-            weight = 3.0 if i == last else 1.0
+            step_weight = 3.0 if i == last else 1.0
             for nxt, key_slots in self._next(s.tool):
                 if nxt in used:
                     continue
+                weight = step_weight * (self.cfg.focus_weight if nxt in self.focus else 1.0)
                 if key_slots and any(local.has(slot) for slot in key_slots):
                     satisfied[nxt] = satisfied.get(nxt, 0.0) + weight
                 else:
@@ -256,6 +266,9 @@ class Sampler:
             w = self.walk(start, rng, ep)
             if len(w.steps) < self.cfg.min_depth:
                 self.stats["short"] += 1
+                return None
+            if self.focus and self.cfg.require_focus and not any(st.tool in self.focus for st in w.steps):
+                self.stats["unfocused"] += 1  # incremental data must exercise a changed tool
                 return None
             diff = ep.diff()
             task = self.composer.compose(w.steps, diff, rng)

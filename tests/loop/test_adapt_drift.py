@@ -71,10 +71,17 @@ def test_adapt_command_writes_the_drift_report(tmp_path):
     proc = subprocess.run([sys.executable, "-c", "import sys; from elab_hpc.commands.adapt import register; "
                            "import argparse; p = argparse.ArgumentParser(); s = p.add_subparsers(); "
                            "register(s, 'adapt', 'adapt'); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))",
-                           "adapt", str(run), "--changes", str(ROOT / "configs/adapt/default.yaml"), "--json"],
+                           "adapt", str(run), "--changes", str(ROOT / "configs/adapt/default.yaml"), "--json",
+                           "--drift-only"],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     scores = json.loads(proc.stdout)["scores"]
     assert all(s["recall"] == 1.0 for s in scores.values())
     saved = json.loads((run / "adapt" / "drift.json").read_text())
     assert saved["tools_changed"] == len(saved["applied"]) > 0
+    # beyond drift detection the command needs a finished run, and says which stage is missing
+    from elab_hpc.commands.adapt import check_source_run
+    from elab_hpc.errors import UserError
+
+    with pytest.raises(UserError, match="testset"):
+        check_source_run(run)
