@@ -7,7 +7,9 @@
   with c successes out of n trials, averaged over tasks;
 - breakdowns per category and per app (a task counts for every app it touches);
 - mean turns and tokens, cost per task from $ per 1M prompt / completion tokens;
-- bootstrap confidence intervals (resampling TASKS, so trials of one task stay together).
+- bootstrap confidence intervals (resampling TASKS, so trials of one task stay together);
+- paired comparison of two models on the same tasks: the difference after − before with a paired
+  bootstrap CI (tasks resampled, both models' results of a task drawn together).
 """
 from __future__ import annotations
 
@@ -125,3 +127,57 @@ def breakdown(results: Sequence[Mapping[str, Any]], key: str, prices: Optional[P
         for v in (values if isinstance(values, list) else [values]):
             groups[str(v)].append(r)
     return {g: summarize(v, prices, ks, bootstrap) for g, v in sorted(groups.items())}
+
+
+PAIRED_METRICS = ("success_rate", "mean_r", "mean_r1", "mean_r2", "mean_r3", "mean_r4")
+
+
+def _task_value(rows: Sequence[Mapping[str, Any]], metric: str) -> float:
+    """One task's value of a metric: the mean over its trials."""
+    if metric == "success_rate":
+        return _mean([1.0 if r["success"] else 0.0 for r in rows])
+    return _mean([float(r["reward"][metric[len("mean_"):]]) for r in rows])
+
+
+def paired_bootstrap(before: Sequence[float], after: Sequence[float], samples: int = 2000,
+                     alpha: float = 0.05, seed: int = 0) -> Dict[str, Any]:
+    """Mean of after[i] − before[i] with a percentile CI from resampling the pairs i (tasks).
+
+    Pairing removes the between-task variance both models share (easy tasks are easy for both),
+    so the interval is the one that answers "did the second model improve on these tasks"."""
+    if len(before) != len(after):
+        raise ValueError(f"paired_bootstrap: {len(before)} values before, {len(after)} after")
+    if not before:
+        raise ValueError("paired_bootstrap: no pairs")
+    diffs = [b - a for a, b in zip(before, after)]
+    n = len(diffs)
+    rng = random.Random(seed)
+    stats = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(samples))
+    lo = stats[int(alpha / 2 * (samples - 1))]
+    hi = stats[int((1 - alpha / 2) * (samples - 1))]
+    return {"before": _mean(list(before)), "after": _mean(list(after)), "delta": _mean(diffs),
+            "ci": [lo, hi], "confidence": 1 - alpha, "n": n,
+            "better": sum(1 for d in diffs if d > 0), "worse": sum(1 for d in diffs if d < 0),
+            "same": sum(1 for d in diffs if d == 0),
+            # the interval excludes zero: the change is significant at level alpha
+            "significant": lo > 0 or hi < 0}
+
+
+def paired_comparison(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]],
+                      metrics: Sequence[str] = PAIRED_METRICS, samples: int = 2000, alpha: float = 0.05,
+                      seed: int = 0) -> Dict[str, Any]:
+    """after − before per metric over the tasks both result sets hold (episode results as in
+    `summarize`; several trials of a task are averaged first, so every task weighs the same).
+    Tasks present in only one set are counted in `unpaired` and left out."""
+    a, b = by_task(before), by_task(after)
+    common = sorted(set(a) & set(b))
+    if not common:
+        raise ValueError("paired_comparison: the two result sets share no task")
+    out: Dict[str, Any] = {"tasks": len(common), "unpaired": len(set(a) ^ set(b)), "samples": samples,
+                           "alpha": alpha}
+    for i, m in enumerate(metrics):
+        if m not in PAIRED_METRICS:
+            raise ValueError(f"paired_comparison: unknown metric '{m}' (one of {', '.join(PAIRED_METRICS)})")
+        out[m] = paired_bootstrap([_task_value(a[t], m) for t in common], [_task_value(b[t], m) for t in common],
+                                  samples, alpha, seed + i)
+    return out

@@ -99,6 +99,26 @@ def _prices(params: Mapping[str, Any]) -> Dict[str, Any]:
     return p
 
 
+def comparisons(results: Mapping[str, List[Mapping[str, Any]]], params: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    """Paired after − before comparisons (bootstrap over tasks, both models together): the pairs
+    in params.comparisons ([[before, after], ...]), else each evaluated model against the one
+    listed before it (base → trained, trained → grpo)."""
+    from elab_hpc.eval.metrics import paired_comparison
+
+    labels = list(results)
+    pairs = params.get("comparisons")
+    if pairs is None:
+        pairs = [[labels[i - 1], labels[i]] for i in range(1, len(labels))]
+    out = []
+    for pair in pairs:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or any(p not in results for p in pair):
+            raise ConfigError(f"report params.comparisons: {pair!r} is not a pair of evaluated models "
+                              f"({', '.join(labels)})")
+        cmp = paired_comparison(results[pair[0]], results[pair[1]], samples=int(params.get("bootstrap", 1000)) * 2)
+        out.append({"before": pair[0], "after": pair[1], **cmp})
+    return out
+
+
 def collect(run_dir: Path, inputs: Mapping[str, Path], params: Mapping[str, Any]) -> Dict[str, Any]:
     evals_spec = dict(params.get("evals") or {"base": "eval_base", "trained": "eval_trained"})
     for label, stage in evals_spec.items():
@@ -114,8 +134,9 @@ def collect(run_dir: Path, inputs: Mapping[str, Path], params: Mapping[str, Any]
         metrics = [json.loads(x) for x in (inputs["sft"] / "metrics.jsonl").read_text().splitlines() if x.strip()] \
             if (inputs["sft"] / "metrics.jsonl").is_file() else []
         data["training"] = {"summary": _read_json(inputs["sft"] / "train.json"), "curve": metrics}
-    data["evals"] = {label: model_summary(episode_results(inputs[stage]), int(params.get("bootstrap", 1000)))
-                     for label, stage in evals_spec.items()}
+    results = {label: episode_results(inputs[stage]) for label, stage in evals_spec.items()}
+    data["evals"] = {label: model_summary(rows, int(params.get("bootstrap", 1000))) for label, rows in results.items()}
+    data["comparisons"] = comparisons(results, params)
     data["stages"] = stage_rows(run_dir)
     data["cost"] = cost_table(data["stages"], data["evals"], evals_spec, _prices(params))
     labels = list(evals_spec)

@@ -34,6 +34,18 @@ def tables(d: Mapping[str, Any]) -> List[Tuple[str, Table]]:
     out.append(("Evaluation before / after", (["metric", *labels],
                 [[name, *[d["evals"][l]["overall"].get(k) for l in labels]] for name, k in metrics]
                 + [["first tool correct", *[d["evals"][l]["tool_selection"]["first_tool_accuracy"] for l in labels]]])))
+    paired = [("success rate", "success_rate"), ("mean reward r", "mean_r")]
+    rows = []
+    for c in d.get("comparisons") or []:
+        for name, k in paired:
+            m = c[k]
+            rows.append([f"{c['after']} − {c['before']}", name, m["n"], m["before"], m["after"], m["delta"],
+                         f"[{m['ci'][0]:+.3f}, {m['ci'][1]:+.3f}]", f"{m['better']}/{m['worse']}/{m['same']}",
+                         "yes" if m["significant"] else "no (CI includes 0)"])
+    if rows:
+        out.append(("Paired comparison (bootstrap over tasks, 95% CI)",
+                    (["comparison", "metric", "tasks", "before", "after", "delta", "95% CI of delta",
+                      "tasks better/worse/same", "significant"], rows)))
     for key, title in (("per_category", "Success per category"), ("per_app", "Success per app")):
         groups = sorted({g for l in labels for g in d["evals"][l][key]})
         out.append((title, ([key.split("_")[1], "tasks", *labels],
@@ -185,5 +197,6 @@ def write_all(d: Mapping[str, Any], out_dir: Path) -> Dict[str, Path]:
 
 def summary_rows(d: Mapping[str, Any]) -> Sequence[Tuple[str, Table]]:
     """The tables a terminal summary shows (headline, before/after, time per stage)."""
-    keep = ("Headline", "Evaluation before / after", "Time and compute per stage")
+    keep = ("Headline", "Evaluation before / after", "Paired comparison (bootstrap over tasks, 95% CI)",
+            "Time and compute per stage")
     return [(n, t) for n, t in tables(d) if n in keep]
