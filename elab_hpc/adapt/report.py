@@ -45,7 +45,7 @@ def compare(evals: Dict[str, List[Dict[str, Any]]], tasks: Dict[str, Dict[str, A
                                                                             k.startswith("category:"), k))
     for key in keys:
         row = {name: cell(by_eval[name].get(key, [])) for name in evals}
-        b, a, base = (row[n]["success_rate"] for n in EVALS)
+        base, b, a = (row[n]["success_rate"] for n in EVALS)
         row["drop"] = None if base is None or b is None else base - b
         row["recovered"] = None if a is None or b is None else a - b
         table[key] = row

@@ -133,3 +133,37 @@ def test_translate_actions_writes_the_old_surface_in_the_new_one():
                {"tool": "a.y", "kind": "param_rename", "new_tool": "a.y", "param": "id", "new_param": "id_ref"}]
     got = translate_actions([{"tool": "a.x", "args": {"id": 1}}, {"tool": "a.y", "args": {"id": 2, "k": 3}}], applied)
     assert got == [{"tool": "a.x_v2", "args": {"id": 1}}, {"tool": "a.y", "args": {"id_ref": 2, "k": 3}}]
+
+
+def test_report_splits_the_drop_by_tasks_that_use_changed_tools(tmp_path, applied):
+    """Real oracle episodes (gold actions of the old surface) on the old and the changed surface:
+    the unaffected tasks keep their success, the affected ones lose some, and the report says so."""
+    from arena.tasks.suite import load_suite
+
+    from elab_hpc.adapt.report import compare, markdown
+    from elab_hpc.eval.config import load_eval_config
+    from elab_hpc.eval.run import run_shard
+    from elab_hpc.loop.scaffold import select_tasks
+
+    tasks = select_tasks(load_suite(split="test"), APPS)[:8]
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    results = {}
+    for name, extra in (("baseline", []), ("before", [f"surface={CHANGES}"])):
+        cfg = load_eval_config(None, ["model=oracle", f"tasks=jsonl:{path}", f"out_dir={tmp_path / name}",
+                                      "bootstrap=0"] + extra)
+        info = run_shard(cfg, 0, 1, show=False)
+        results[name] = [json.loads(x) for x in Path(info["file"]).read_text().splitlines()]
+    results["after"] = results["before"]  # no adaptation in this test: nothing recovered
+    table = compare(results, {t["id"]: t for t in tasks}, {a["tool"] for a in applied})
+    assert table["all"]["baseline"]["success"] == len(tasks)
+    assert table["unaffected tasks"]["drop"] == 0.0
+    assert table["uses changed tools"]["drop"] > 0 and table["all"]["recovered"] == 0.0
+    n = table["uses changed tools"]["before"]["n"] + table["unaffected tasks"]["before"]["n"]
+    assert n == len(tasks) == sum(row["before"]["n"] for k, row in table.items() if k.startswith("category:"))
+    text = markdown({"source_run": "r", "changes": "c", "table": table,
+                     "drift": {"tools_changed": 1, "tools_total": 2, "scores": {}},
+                     "data": {"counts": {}, "trajectories_using_changed_tools": 0, "changed_tools_covered": [],
+                              "incremental_rows": 0, "replay_rows": 0, "replay_available": 0, "sft_rows": 0},
+                     "training": {}})
+    assert "| uses changed tools |" in text and "| unaffected tasks |" in text
