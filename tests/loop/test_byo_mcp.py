@@ -66,45 +66,54 @@ def test_episodes_are_isolated_on_one_server(world):
         b.close()
 
 
-def test_synthesis_shard_and_oracle_evaluation_over_stdio(world, tmp_path):
-    from elab_hpc.eval.config import load_eval_config
-    from elab_hpc.eval.run import run_eval
-    from elab_hpc.synth.records import read_jsonl
-    from elab_hpc.synth.run import load_synth_config, merge, run_shard
+def stage_ctx(tmp_path: Path, name: str, params: dict, inputs: dict, items=()) -> "StageContext":
+    from elab_hpc.hpc.pipeline.context import StageContext
 
-    cfg = load_synth_config(None, [f"env={EXAMPLE / 'env.yaml'}", "name=byo", "n=6", "output.chunk_size=10",
-                                   "output.dpo=false", "seed=3"])
-    run_shard(cfg, tmp_path / "synth", 0, 1, show=False)
-    stats = merge(tmp_path / "synth", show=False)
-    recs = list(read_jsonl(tmp_path / "synth" / "train.jsonl"))
-    assert stats["counts"]["valid"] >= 4 and len(recs) >= 4
+    out, work = tmp_path / name / "out", tmp_path / name / "work"
+    out.mkdir(parents=True)
+    work.mkdir(parents=True)
+    return StageContext(stage=name, params=params, out_dir=out, work_dir=work, inputs=inputs, items=list(items))
+
+
+def test_loop_stages_synthesize_held_out_tasks_and_evaluate_them_over_stdio(world, tmp_path):
+    """elab_hpc.loop.byo's testset stage (synthesis + filters on the server) and its evaluate stage
+    (the oracle agent replaying gold actions through the server; checks on the state view)."""
+    from elab_hpc.loop import byo
+    from elab_hpc.synth.records import read_jsonl
+
+    env = str(EXAMPLE / "env.yaml")
+    ts = stage_ctx(tmp_path, "testset", {"env": env, "overrides": ["name=byo", "n=6", "output.chunk_size=10",
+                                                                   "output.dpo=false", "seed=3", "exclude_tasks=null"]}, {})
+    summary = byo.testset(ts)
+    recs = list(read_jsonl(ts.work_dir / "synth" / "train.jsonl"))
+    assert summary["tasks"] == len(recs) >= 4
     used = {a["tool"] for r in recs for a in r["actions"]}
-    assert used <= AGENT_TOOLS and any(t.split(".")[1].split("_")[0] in ("register", "assign", "open", "close",
-                                                                         "return") for t in used)
-    for r in recs:  # executed, replayed in a fresh episode, verified by state/answer checks
+    assert used <= AGENT_TOOLS and used & {"helpdesk.register_asset", "helpdesk.assign_asset", "helpdesk.open_ticket",
+                                           "helpdesk.close_ticket", "helpdesk.return_asset"}
+    for r in recs:  # executed, replayed after a reseed, verified by state/answer checks
         assert r["validation"]["grounded"] and r["validation"]["checks_passed"] == len(r["task"]["checks"])
         assert r["tools"] and all(t["function"]["name"].startswith("helpdesk__") for t in r["tools"])
-    state_checked = [r["task"] for r in recs if any(c["type"] in ("row_exists", "field_equals", "row_absent")
-                                                    for c in r["task"]["checks"])]
-    assert state_checked, "writes must produce state checks"
-    tasks = tmp_path / "tasks.jsonl"
-    tasks.write_text("".join(json.dumps(t) + "\n" for t in state_checked[:3]))
+    tasks = [json.loads(x) for x in (ts.out_dir / "tasks.jsonl").read_text().splitlines()]
+    stateful = [t for t in tasks if any(c["type"] in ("row_exists", "field_equals", "row_absent") for c in t["checks"])]
+    assert stateful, "writes must produce state checks"
 
-    ecfg = load_eval_config(None, ["model=oracle", f"tasks=mcp:{tasks}#{EXAMPLE / 'env.yaml'}", "trials=1",
-                                   "ks=[1]", "bootstrap=0", f"out_dir={tmp_path / 'eval'}"])
-    agg = run_eval(ecfg, show=False)
-    assert [e["success"] for e in agg["episodes"]] == [True] * len(agg["episodes"])
-    # the checks are not vacuous: on the untouched server they fail
-    source_env = ExternalEnv(world)
+    ev = stage_ctx(tmp_path, "eval", {"env": env, "model": "oracle", "num_shards": 1,
+                                      "eval": {"config": str(ROOT / "configs" / "eval" / "default.yaml"),
+                                               "overrides": ["trials=1", "ks=[1]", "bootstrap=0"]}},
+                   {"testset": ts.out_dir}, items=[0])
+    assert byo.evaluate(ev) == {"shards_done": 1}
+    results = [json.loads(x) for x in next((ev.work_dir / "eval" / "shards").glob("*.jsonl")).read_text().splitlines()]
+    assert len(results) == len(tasks) and all(r["success"] for r in results)
+    # the checks are not vacuous: on the untouched server the state checks fail
     from elab_hpc.env.external import ExternalTasks
 
-    src = ExternalTasks(tasks, str(EXAMPLE / "env.yaml"))
-    for t in src.load():
-        session = source_env.open(t)
-        try:
+    src = ExternalTasks(ts.out_dir / "tasks.jsonl", env)
+    session = ExternalEnv(world).open()
+    try:
+        for t in stateful:
             assert not all(c["passed"] for c in src.check(t, session, ""))
-        finally:
-            session.close()
+    finally:
+        session.close()
 
 
 def test_tiny_model_episode_on_the_server(world, tmp_path):
