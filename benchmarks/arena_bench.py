@@ -10,6 +10,13 @@ in-process MCP client, stdio, HTTP), each next to a reference measured in the sa
 Targets (DESIGN.md): reset p50 <= 1 ms at medium scale; >= 5,000 calls/s direct and >= 1,000 calls/s
 through the in-process MCP client, on one core.
 
+Call rates are steady-state figures: each replays the task suite's gold actions once untimed first
+(reported on its own as `first_pass`), because that pass pays one-time costs: the MCP client compiles
+a JSON-schema validator per tool on its first result, and SQLite prepares each statement once per
+connection. Every in-process rate is given per wall second and per CPU second of this process
+(`time.process_time`): on a shared, loaded machine the CPU figure is the one that says what the code
+costs, the wall figure what this run got.
+
     python benchmarks/arena_bench.py --quick --json
 """
 from __future__ import annotations
@@ -91,17 +98,33 @@ def bench_bash(world, seqs, limit: int = 30) -> dict:
             "note": "bubblewrap sandbox, a new process per call"}
 
 
-def run_sequences(world, seqs, call) -> tuple[int, float]:
+class Meter:
+    """Calls counted and the wall and CPU seconds of the timed sections only."""
+
+    def __init__(self) -> None:
+        self.calls, self.wall, self.cpu = 0, 0.0, 0.0
+
+    def start(self) -> tuple[float, float]:
+        return time.perf_counter(), time.process_time()
+
+    def stop(self, started: tuple[float, float], calls: int) -> None:
+        self.wall += time.perf_counter() - started[0]
+        self.cpu += time.process_time() - started[1]
+        self.calls += calls
+
+    def rates(self) -> dict:
+        return {"calls_per_s": round(self.calls / self.wall), "calls_per_cpu_s": round(self.calls / self.cpu),
+                "calls": self.calls}
+
+
+def run_sequences(world, seqs, call, meter: Meter) -> None:
     """Replay every sequence in its own fresh episode; only the calls are timed."""
-    n, busy = 0, 0.0
     for seq in seqs:
         with world.episode() as ep:
-            t = time.perf_counter()
+            started = meter.start()
             for tool, args in seq:
                 call(ep, tool, args)
-            busy += time.perf_counter() - t
-            n += len(seq)
-    return n, busy
+            meter.stop(started, len(seq))
 
 
 # -- measurements --------------------------------------------------------------------------
@@ -152,18 +175,19 @@ def bench_reset_reference(n: int) -> dict:
 
 
 def bench_direct(world, seqs, seconds: float) -> dict:
-    total_n, total_busy, ok = 0, 0.0, 0
-    t0 = time.perf_counter()
+    ok = 0
 
     def call(ep, tool, args):
         nonlocal ok
         ok += ep.call(tool, args).ok
 
+    first = Meter()
+    run_sequences(world, seqs, call, first)
+    ok, steady = 0, Meter()
+    t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        n, busy = run_sequences(world, seqs, call)
-        total_n += n
-        total_busy += busy
-    return {"calls_per_s": round(total_n / total_busy), "calls": total_n, "ok_share": round(ok / total_n, 4)}
+        run_sequences(world, seqs, call, steady)
+    return {**steady.rates(), "ok_share": round(ok / steady.calls, 4), "first_pass": first.rates()}
 
 
 def bench_direct_reference(seconds: float) -> dict:
@@ -179,21 +203,26 @@ def bench_direct_reference(seconds: float) -> dict:
 
     tools = {"get_user": get_user, "add_order": add_order}
     calls = [("get_user", {"user_id": "u1"}), ("add_order", {"user_id": "u2", "order": "o"})]
-    n, t0 = 0, time.perf_counter()
+    meter, t0 = Meter(), time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        for name, args in calls:
-            tools[name](**args)
-        n += 2
-    return {"calls_per_s": round(n / (time.perf_counter() - t0))}
+        started = meter.start()
+        for _ in range(1000):
+            for name, args in calls:
+                tools[name](**args)
+        meter.stop(started, 2000)
+    return meter.rates()
 
 
 async def _drive(client: Client, mix, seconds: float) -> dict:
-    n, t0 = 0, time.perf_counter()
+    for tool, args in mix[:50]:  # warm-up, untimed: the client's first result per tool compiles a validator
+        await client.call_tool(tool, args)
+    meter, t0 = Meter(), time.perf_counter()
     while time.perf_counter() - t0 < seconds:
+        started = meter.start()
         for tool, args in mix:
             await client.call_tool(tool, args)
-            n += 1
-    return {"calls_per_s": round(n / (time.perf_counter() - t0)), "calls": n}
+        meter.stop(started, len(mix))
+    return meter.rates()
 
 
 def bench_mcp_inprocess(world, seqs, seconds: float) -> dict:
@@ -201,22 +230,28 @@ def bench_mcp_inprocess(world, seqs, seconds: float) -> dict:
     and client; the server follows a fresh episode per task (as a rollout server does)."""
     holder: dict = {}
 
+    async def replay(client: Client, meter: Meter) -> int:
+        ok = 0
+        for seq in seqs:
+            holder["ep"] = world.episode()
+            started = meter.start()
+            for tool, args in seq:
+                res = await client.call_tool(tool, args)
+                ok += not res.is_error
+            meter.stop(started, len(seq))
+            holder["ep"].close()
+        return ok
+
     async def main():
-        n, busy, ok = 0, 0.0, 0
         async with Client(build_server(lambda: holder["ep"], world=world)) as client:
             await client.list_tools()
+            first = Meter()
+            await replay(client, first)
+            ok, steady = 0, Meter()
             t0 = time.perf_counter()
             while time.perf_counter() - t0 < seconds:
-                for seq in seqs:
-                    holder["ep"] = world.episode()
-                    t = time.perf_counter()
-                    for tool, args in seq:
-                        res = await client.call_tool(tool, args)
-                        ok += not res.is_error
-                    busy += time.perf_counter() - t
-                    n += len(seq)
-                    holder["ep"].close()
-        return {"calls_per_s": round(n / busy), "calls": n, "ok_share": round(ok / n, 4)}
+                ok += await replay(client, steady)
+        return {**steady.rates(), "ok_share": round(ok / steady.calls, 4), "first_pass": first.rates()}
 
     return anyio.run(main)
 
@@ -323,22 +358,33 @@ def main() -> int:
     # stdio/HTTP serve ONE long-lived state (as a deployed server does): read-only gold calls only,
     # so repeated replays stay valid
     reads = [(t, a) for t, a in mix if small.world.index.by_qualified[t].annotations.read_only]
-    results["mcp_stdio"] = {**bench_stdio(reads, seconds, "small"), "workload": "read-only gold calls"}
-    results["mcp_http"] = {**bench_http(reads, seconds, "small"), "workload": "read-only gold calls"}
+    # (wall rates only: the server runs in another process, whose CPU this one cannot see)
+    for key, bench in (("mcp_stdio", bench_stdio), ("mcp_http", bench_http)):
+        r = bench(reads, seconds, "small")
+        results[key] = {"calls_per_s": r["calls_per_s"], "calls": r["calls"], "workload": "read-only gold calls"}
+    results["machine"]["loadavg_at_end"] = list(os.getloadavg())
 
     med = results["reset"].get("medium")
     ref = results["reset_reference_json_reload"]["reset_p50_ms"]
+    direct, mcp = results["direct"], results["mcp_inprocess"]
+    dict_ref, mcp_ref = results["direct_reference_dict_tools"], results["mcp_inprocess_reference_trivial_tool"]
     results["ratios"] = {
         "reset_speedup_vs_json_reload": round(ref / med["reset_p50_ms"], 1) if med else None,
-        "direct_vs_dict_tools": round(results["direct"]["calls_per_s"]
-                                      / results["direct_reference_dict_tools"]["calls_per_s"], 3),
-        "mcp_inprocess_vs_trivial_tool": round(results["mcp_inprocess"]["calls_per_s"]
-                                               / results["mcp_inprocess_reference_trivial_tool"]["calls_per_s"], 3),
+        "direct_vs_dict_tools": round(direct["calls_per_s"] / dict_ref["calls_per_s"], 4),
+        "direct_vs_dict_tools_per_cpu_s": round(direct["calls_per_cpu_s"] / dict_ref["calls_per_cpu_s"], 4),
+        "mcp_inprocess_vs_trivial_tool": round(mcp["calls_per_s"] / mcp_ref["calls_per_s"], 3),
+        "mcp_inprocess_vs_trivial_tool_per_cpu_s": round(mcp["calls_per_cpu_s"] / mcp_ref["calls_per_cpu_s"], 3),
     }
+    reset_ok = bool(med and med["reset_p50_ms"] <= TARGETS["reset_p50_ms_medium"])
     results["meets_targets"] = {
-        "reset_p50_ms_medium": bool(med and med["reset_p50_ms"] <= TARGETS["reset_p50_ms_medium"]),
-        "direct_calls_per_s": results["direct"]["calls_per_s"] >= TARGETS["direct_calls_per_s"],
-        "mcp_inprocess_calls_per_s": results["mcp_inprocess"]["calls_per_s"] >= TARGETS["mcp_inprocess_calls_per_s"],
+        "reset_p50_ms_medium": reset_ok,
+        "direct_calls_per_s": direct["calls_per_s"] >= TARGETS["direct_calls_per_s"],
+        "mcp_inprocess_calls_per_s": mcp["calls_per_s"] >= TARGETS["mcp_inprocess_calls_per_s"],
+    }
+    # the same targets read per CPU second: what the code costs, whatever else the machine runs
+    results["meets_targets_per_cpu_s"] = {
+        "direct_calls_per_s": direct["calls_per_cpu_s"] >= TARGETS["direct_calls_per_s"],
+        "mcp_inprocess_calls_per_s": mcp["calls_per_cpu_s"] >= TARGETS["mcp_inprocess_calls_per_s"],
     }
     text = json.dumps(results, indent=1)
     if args.out:
@@ -356,14 +402,16 @@ def main() -> int:
         for s, r in results["reset"].items():
             t.add_row(f"reset p50/p99 ms ({s}, {r['records']} records)", f"{r['reset_p50_ms']} / {r['reset_p99_ms']}",
                       f"JSON reload 2K records: {ref} ms")
-        t.add_row("calls/s direct", str(results["direct"]["calls_per_s"]),
-                  f"dict tools: {results['direct_reference_dict_tools']['calls_per_s']}")
-        t.add_row("calls/s MCP in-process", str(results["mcp_inprocess"]["calls_per_s"]),
-                  f"trivial tool: {results['mcp_inprocess_reference_trivial_tool']['calls_per_s']}")
+        t.add_row("calls/s direct (per CPU-s)", f"{direct['calls_per_s']} ({direct['calls_per_cpu_s']})",
+                  f"dict tools: {dict_ref['calls_per_s']} ({dict_ref['calls_per_cpu_s']})")
+        t.add_row("calls/s MCP in-process (per CPU-s)", f"{mcp['calls_per_s']} ({mcp['calls_per_cpu_s']})",
+                  f"trivial tool: {mcp_ref['calls_per_s']} ({mcp_ref['calls_per_cpu_s']})")
+        t.add_row("first pass, cold caches: direct / MCP in-process",
+                  f"{direct['first_pass']['calls_per_s']} / {mcp['first_pass']['calls_per_s']}", "")
         t.add_row("calls/s MCP stdio", str(results["mcp_stdio"]["calls_per_s"]), "")
         t.add_row("calls/s MCP HTTP", str(results["mcp_http"]["calls_per_s"]), "")
         Console().print(t)
-        print("meets targets:", results["meets_targets"])
+        print("meets targets:", results["meets_targets"], "per CPU second:", results["meets_targets_per_cpu_s"])
     return 0 if all(results["meets_targets"].values()) else 1
 
 
