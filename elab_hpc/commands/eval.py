@@ -12,6 +12,7 @@ Configuration: configs/eval/default.yaml (or --config FILE) plus key=value overr
 and bad values are rejected before anything runs. Main keys:
   model=oracle|tiny|hf:<path>|openai:<url>[#name]|vllm:<path>    who answers
   tasks=arena:test|arena:dev|arena:train|arena:all|jsonl:<file>|module:<pkg.mod>:<factory>
+        |mcp:<file>#<env.yaml>   (tasks run on your own MCP servers, e.g. examples/byo_mcp/env.yaml)
   trials=N  shards=N  cluster=inline|local|devcluster|a100|h200  out_dir=...  limit=N
   categories=[crud,version_control]  agent.max_turns=4  agent.backend.max_new_tokens=96
   rewards.weights.r3=0.7  prices.prompt_per_m=0.15
@@ -25,6 +26,7 @@ Examples:
   elab-hpc eval run model=oracle tasks=arena:all
   elab-hpc eval run model=tiny tasks=arena:test trials=4 shards=16 cluster=devcluster
   elab-hpc eval run model=openai:http://127.0.0.1:8000/v1#my-model agent.scaffold=fc
+  elab-hpc eval run model=tiny "tasks=mcp:my_tasks.jsonl#examples/byo_mcp/env.yaml" agent.parallel_episodes=8
   sbatch --array=0-15 sbatch/eval_array.sbatch model=tiny out_dir=runs/eval/tiny   # then:
   elab-hpc eval aggregate model=tiny out_dir=runs/eval/tiny shards=16
 """
