@@ -97,6 +97,7 @@ class GRPOSection:
     mode: str = "agentic"  # agentic (multi-turn arena episodes) | token (single turn, no environment)
     # tasks: a JSONL file of suite tasks ({id, intent, checks, gold_actions, apps}) or arena:<split>
     tasks: str = ""
+    apps: List[str] = field(default_factory=list)  # only tasks whose apps all lie here (empty = all)
     offer_tools: str = "apps"  # apps = every tool of the task's apps; gold = only the gold tools
     num_generations: int = 4
     max_turns: int = 4
@@ -109,6 +110,15 @@ class GRPOSection:
     arena_seed: int = 0
     arena_scale: str = "small"
     use_vllm: bool = False
+    # agentic episode loop: fc = native tool calls in the chat template (grpo.Episode); react = the
+    # evaluator's own loop (elab_hpc.agent.runner) and ReAct prompt, so training episodes are what
+    # evaluation runs (elab_hpc.train.grpo_react)
+    scaffold: str = "fc"
+    # react: the evaluator config + overrides whose agent section (prompt, turns, observation
+    # budget, tokens per turn, context) and rewards the episodes use; grpo.max_turns,
+    # max_new_tokens and max_observation_tokens are then not used, grpo.temperature still is
+    eval_config: str = ""
+    eval_overrides: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -195,6 +205,13 @@ def check_train(c: TrainConfig) -> None:
             raise ConfigError("grpo.tasks: GRPO needs a JSONL file of tasks")
         if not g.tasks.startswith("arena:"):
             _require_file(g.tasks, "grpo.tasks")
+        if g.scaffold not in ("fc", "react"):
+            raise ConfigError(f"grpo.scaffold: '{g.scaffold}' is not one of fc, react")
+        if g.scaffold == "react" and (g.mode != "agentic" or not g.eval_config):
+            raise ConfigError("grpo.scaffold=react: needs grpo.mode=agentic and grpo.eval_config (the evaluator "
+                              "config whose agent settings the episodes use, e.g. configs/eval/default.yaml)")
+        if g.eval_config:
+            _require_file(g.eval_config, "grpo.eval_config")
         if g.offer_tools not in ("apps", "gold"):
             raise ConfigError(f"grpo.offer_tools: '{g.offer_tools}' is not one of apps, gold")
         if g.num_generations < 2:

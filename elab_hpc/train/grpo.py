@@ -29,11 +29,17 @@ SYSTEM = ("You are an assistant for a company's enterprise applications. Use the
 # ------------------------------------------------------------------ tasks → prompts
 
 def load_grpo_tasks(c: TrainConfig) -> List[Dict[str, Any]]:
-    """Tasks from a JSONL file (`grpo.tasks`) or the arena suite (`arena:train`)."""
+    """Tasks from a JSONL file (`grpo.tasks`) or the arena suite (`arena:train`), optionally only
+    those within `grpo.apps`, the first `data.limit`."""
     from elab_hpc.eval.tasks import load_tasks
 
     spec = c.grpo.tasks if ":" in c.grpo.tasks else f"jsonl:{resolve_path(c.grpo.tasks)}"
-    tasks = load_tasks(spec, limit=c.data.limit or 0)
+    tasks = load_tasks(spec)
+    if c.grpo.apps:  # the same selection as the pipeline's testset stage (every app of a task listed)
+        from elab_hpc.loop.scaffold import select_tasks
+
+        tasks = select_tasks(tasks, list(c.grpo.apps))
+    tasks = tasks[:c.data.limit] if c.data.limit else tasks
     if not tasks:
         raise UserError(f"grpo.tasks: no tasks in {c.grpo.tasks}")
     return tasks
@@ -293,7 +299,12 @@ def build(c: TrainConfig, callbacks: List):
     if c.grpo.mode == "agentic":
         keys = [k for k in REWARD_KEYS if c.grpo.reward_weights.get(k, 0) > 0]
         total = sum(c.grpo.reward_weights[k] for k in keys)
-        rollout = AgenticRollout(c, tasks, tok)
+        if c.grpo.scaffold == "react":  # the evaluator's episode loop and prompt (grpo_react.py)
+            from elab_hpc.train.grpo_react import ReactRollout
+
+            rollout = ReactRollout(c, tasks, path, prompt_of)
+        else:
+            rollout = AgenticRollout(c, tasks, tok)
         model = load_model(c, path)
         trainer = GRPOTrainer(model=model, args=grpo_args(c, [c.grpo.reward_weights[k] / total for k in keys]),
                               reward_funcs=[component_reward(k) for k in keys], train_dataset=Dataset.from_list(rows),
