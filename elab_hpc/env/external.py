@@ -130,20 +130,27 @@ class ExternalWorld:
     """The servers of one config, connected; what `arena.Arena(...).world` is to synthesis."""
 
     def __init__(self, cfg: ExternalEnvConfig):
-        from elab_hpc.env.discovery import discover
-        from elab_hpc.env.mcp_sync import SyncMCP
-        from elab_hpc.env.registry import ToolRegistry
-
         self.cfg = cfg
         self.state_dir = tempfile.mkdtemp(prefix=f"elab-{cfg.name}-")
         self._closed = False
         atexit.register(self.close)
         self.sources = [self._substitute(s) for s in cfg.sources]
         self.reset_calls = 0
+        try:
+            self._connect()
+        except BaseException:
+            self.close()  # no server process or private folder outlives a failed start
+            raise
+
+    def _connect(self) -> None:
+        from elab_hpc.env.discovery import discover
+        from elab_hpc.env.mcp_sync import SyncMCP
+        from elab_hpc.env.registry import ToolRegistry
+
+        cfg = self.cfg
         found = discover(self.sources)
         failed = [p for p in found.problems if p["tool"] == "*"]
         if failed:
-            self.close()
             raise UserError("cannot reach MCP server(s): " + "; ".join(f"{p['source']}: {p['problem']}" for p in failed))
         full = ToolRegistry.build(found)
         self.problems = full.problems
@@ -262,7 +269,7 @@ class ExternalWorld:
         mcp = getattr(self, "mcp", None)
         if mcp is not None:
             try:
-                if self._dirty and not self.read_only:
+                if getattr(self, "_dirty", False) and not self.read_only:
                     self._reseed()  # leave the server as its seed made it
             except UserError:
                 pass

@@ -225,3 +225,12 @@ def test_bad_configs_fail_clearly(tmp_path):
         from elab_hpc.eval.tasks import resolve
 
         resolve("mcp:tasks.jsonl")
+
+
+def test_unknown_seed_tool_is_a_config_error_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the world's private {state_dir} lands here
+    with pytest.raises(ConfigError, match="reset.tool: 'helpdesk.nope' matches no tool"):
+        ExternalWorld(load_external_env(EXAMPLE / "env.yaml", ["reset.tool=helpdesk.nope"]))
+    assert list(tmp_path.iterdir()) == []  # server stopped, private folder removed
