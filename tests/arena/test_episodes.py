@@ -189,3 +189,16 @@ def test_reset_returns_to_the_start_state(full_world):
         assert ep.state_hash() == start and ep.diff() == {}
         assert ep.session == {} and ep.actor_id == 1
         assert ep.call("rocketchat.create_channel", {"name": "to-be-undone"}).ok  # usable again
+
+
+def test_rows_keep_their_own_columns_when_statements_interleave(full_world):
+    """Row dicts reuse each statement's column names (a hot path); two open cursors of different
+    statements, read in turns, must still each get their own keys."""
+    with full_world.episode() as ep:
+        a = ep.db.execute("SELECT id, username FROM users ORDER BY id LIMIT 3")
+        b = ep.db.execute("SELECT id AS uid, email, role FROM users ORDER BY id LIMIT 3")
+        for _ in range(3):
+            ra, rb = a.fetchone(), b.fetchone()
+            assert list(ra) == ["id", "username"] and list(rb) == ["uid", "email", "role"]
+            assert ra["id"] == rb["uid"]
+        assert ep.query("SELECT COUNT(*) AS n FROM users")[0]["n"] > 3
