@@ -61,7 +61,8 @@ def rows_of(items: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Records → table rows: identifier-safe scalar columns plus the `id` column."""
     rows = [{k: _cell(v) for k, v in item.items() if isinstance(k, str) and _IDENT.match(k)} for item in items]
     if rows and not all("id" in r for r in rows):
-        key = next((f for f in KEY_FIELDS[1:] if all(r.get(f) not in (None, "") for r in rows)), None)
+        key = next((f for f in KEY_FIELDS[1:] if all(r.get(f) not in (None, "") for r in rows)
+                    and len({str(r[f]) for r in rows}) == len(rows)), None)  # present and unique
         for i, r in enumerate(rows):
             r["id"] = r.get(key) if key else i + 1
     return rows

@@ -234,3 +234,27 @@ def test_unknown_seed_tool_is_a_config_error_and_leaves_nothing_behind(tmp_path,
     with pytest.raises(ConfigError, match="reset.tool: 'helpdesk.nope' matches no tool"):
         ExternalWorld(load_external_env(EXAMPLE / "env.yaml", ["reset.tool=helpdesk.nope"]))
     assert list(tmp_path.iterdir()) == []  # server stopped, private folder removed
+
+
+def test_state_view_tables_keys_and_diff():
+    from elab_hpc.env import state_view as sv
+
+    assert sv.listed_items({"total": 0, "tickets": []}) == [] and sv.listed_items({"ok": True}) is None
+    # no `id`: the first present-and-unique key-like field becomes it (`name` repeats, `email` does not)
+    rows = sv.rows_of([{"name": "A", "email": "a@x.org", "tags": ["x"], "bad-col": 1},
+                       {"name": "A", "email": "b@x.org", "tags": [], "bad-col": 2}])
+    assert [r["id"] for r in rows] == ["a@x.org", "b@x.org"] and rows[0]["tags"] == '["x"]'
+    assert "bad-col" not in rows[0]  # not an SQL identifier: left out of the view
+    before = {"t": [{"id": 1, "v": "a", "updated_at": "09:00"}, {"id": 2, "v": "b"}]}
+    after = {"t": [{"id": 1, "v": "z", "updated_at": "09:05"}, {"id": 3, "v": "c"}]}
+    d = sv.diff(before, after)["t"]
+    assert [r["id"] for r in d["inserted"]] == [3] and [r["id"] for r in d["deleted"]] == [2]
+    assert d["updated"][0]["changes"]["v"] == {"before": "a", "after": "z"}
+    # timestamps do not change the hash; data does
+    assert sv.state_hash({"t": [{"id": 1, "v": "a", "updated_at": "1"}]}) == \
+        sv.state_hash({"t": [{"id": 1, "v": "a", "updated_at": "2"}]}) != sv.state_hash(after)
+    db = sv.StateDB(after, {"t": ["id", "v", "updated_at"], "empty": []})
+    assert db.query("SELECT v FROM t WHERE id IS ?", 3) == [{"v": "c"}]
+    assert db.query("SELECT COUNT(*) AS n FROM empty") == [{"n": 0}]
+    with pytest.raises(ValueError):
+        db.query("DELETE FROM t")
