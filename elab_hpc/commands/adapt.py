@@ -34,7 +34,7 @@ Examples:
   elab-hpc adapt runs/quickstart --changes configs/adapt/default.yaml
   elab-hpc adapt runs/quickstart --changes configs/adapt/default.yaml --drift-only
   elab-hpc adapt runs/quickstart --changes configs/adapt/default.yaml \\
-      'stages.sft.params.overrides=[optim.max_steps=24]' cluster=devcluster
+      -o 'stages.sft.params.overrides=[optim.max_steps=24]' -o cluster=devcluster
 """
 
 
@@ -45,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction, name: str, help_text: str) 
     p.add_argument("--changes", required=True, help="change config, e.g. configs/adapt/default.yaml")
     p.add_argument("--pipeline", default=str(DEFAULT_PIPELINE),
                    help="the adaptation stage pipeline (default configs/pipeline/adapt.yaml)")
-    p.add_argument("overrides", nargs="*", help="key=value overrides of the adaptation pipeline")
+    p.add_argument("-o", "--override", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override of the adaptation pipeline config (repeatable), e.g. "
+                        "-o 'stages.sft.params.overrides=[optim.max_steps=24]'")
     p.add_argument("--drift-only", action="store_true", help="stop after drift detection (step 1)")
     p.add_argument("--seed", type=int, default=0, help="arena world seed of the drift check (default 0)")
     p.add_argument("--scale", default="small", choices=["small", "medium", "large"])
