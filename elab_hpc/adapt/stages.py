@@ -205,7 +205,7 @@ def filter_data(ctx: StageContext) -> Dict[str, Any]:
     rng.shuffle(rows)
     ctx.write_text("sft.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     focus = set(changed_tools(ctx))
-    recs = read_jsonl(ctx.out_dir / "train.jsonl")
+    recs = list(read_jsonl(ctx.out_dir / "train.jsonl"))  # read twice below
     summary = {"counts": stats["counts"], "incremental_rows": len(new["rows"]), "replay_rows": len(replay),
                "replay_available": len(old["rows"]), "replay_unreplayable": old["dropped_unreplayable"],
                "sft_rows": len(rows), "dropped_too_long": new["dropped_too_long"],
