@@ -69,7 +69,7 @@ def train(args, work: Path, init_model: str, log: Dict[str, Any]) -> Path:
     cmd = [sys.executable, "-m", "elab_hpc.cli", "train", "grpo", CONFIG, f"model.name_or_path={init_model}",
            f"output_dir={out}", *args.grpo_override]
     log["commands"]["grpo"] = " ".join(shlex.quote(c) for c in cmd)
-    if (out / "final").is_dir():
+    if (out / "final").is_dir() or args.skip_train:
         return out
     t0, l0 = time.time(), load()
     subprocess.run(cmd, cwd=ROOT, check=True)
@@ -140,7 +140,8 @@ def model_row(results: Optional[List[Dict[str, Any]]]) -> Optional[Dict[str, Any
 def markdown(d: Dict[str, Any]) -> str:
     f = lambda v: "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))  # noqa: E731
     ci = lambda v: "-" if not v else f"[{v[0]:.3f}, {v[1]:.3f}]"  # noqa: E731
-    lines = [f"# Learning signal on the tiny model (SmolLM2-135M, CPU)", "",
+    lines = ["# Learning signal on the tiny model (SmolLM2-135M, CPU)", "",
+             f"Status: **{d['status']}**.", "",
              f"Run: `{d['run_dir']}`; held-out test tasks: {d['test_tasks']}; GRPO from: {d['grpo']['init']}.", "",
              "## Held-out test tasks", "",
              "| model | n | success | 95% CI | mean r | 95% CI | r1 | r2 | r3 | r4 |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -188,6 +189,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/learning_signal_tiny",
                     help="results stem: writes STEM.json and STEM.md")
     ap.add_argument("--note", action="append", default=[], help="a line for the report's notes")
+    ap.add_argument("--skip-train", action="store_true",
+                    help="use WORK/grpo as it is (e.g. a run stopped early), without training")
+    ap.add_argument("--skip-eval", action="store_true",
+                    help="GRPO only (rewards per step, rollout throughput); no merge, no held-out evaluation")
     args = ap.parse_args(argv)
 
     from elab_hpc.eval.metrics import paired_comparison
@@ -205,11 +210,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise SystemExit(f"{sft_model}: no merged SFT model yet (the run's sft stage has not finished); "
                          "wait for it, or use --init base")
     out = train(args, work, init_model, log)
-    model = merge(out / "final", init_model, work / "grpo_model")
-    grpo = evaluate(run_dir, model, work, args.limit, log)
+    grpo = None
+    if not args.skip_eval:
+        model = merge(out / "final", init_model, work / "grpo_model")
+        grpo = evaluate(run_dir, model, work, args.limit, log)
     prev.write_text(json.dumps(log["phases"]))
     base, sft = stage_results(run_dir, "eval_base"), stage_results(run_dir, "eval_trained")
-    keep = {r["task_id"] for r in grpo}
+    tasks_file = run_dir / "stages/testset/out/tasks.jsonl"
+    keep = {r["task_id"] for r in grpo} if grpo else (
+        {json.loads(x)["id"] for x in tasks_file.read_text().splitlines() if x.strip()} if tasks_file.is_file() else set())
     base = [r for r in base if r["task_id"] in keep] if base else None
     sft = [r for r in sft if r["task_id"] in keep] if sft else None
     results = {"base": base, "sft": sft, "grpo": grpo}
@@ -221,7 +230,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                 **paired_comparison(results[before], results[after], samples=4000)})
     import yaml
 
-    d = {"run_dir": str(run_dir), "test_tasks": len(keep), "machine": machine(), "load_at_write": load(),
+    missing = [k for k, v in results.items() if not v]
+    d = {"status": "complete" if not missing else f"partial: no held-out results for {', '.join(missing)}",
+         "run_dir": str(run_dir), "test_tasks": len(keep), "machine": machine(), "load_at_write": load(),
          "eval": eval_spec(run_dir)["spec"],
          "models": {k: model_row(v) for k, v in results.items()}, "comparisons": comparisons,
          "grpo": {"init": init_model, "config": yaml.safe_load((ROOT / CONFIG).read_text()),

@@ -258,6 +258,7 @@ class ReactRollout:
                              "success": bool(checks) and all(ch["passed"] for ch in checks),
                              "messages": lg.messages})
         self.last = episodes
+        # step = optimizer steps done before this rollout
         stat = {"step": trainer.state.global_step, "episodes": len(episodes),
                 "generated_tokens": self.backend.generated_tokens - gen0,
                 "generate_s": round(self.backend.generate_s - gs0, 3), "rollout_s": round(time.perf_counter() - t0, 3),
