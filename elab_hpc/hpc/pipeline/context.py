@@ -61,6 +61,10 @@ class StageContext:
         atomic_write_text(p, text)
         return p
 
+    # ---- progress of a long single-job stage (the runner shows it beside the stage's bar)
+    def report_progress(self, done: int, total: int, note: str = "") -> None:
+        atomic_write_json(progress_file(self.work_dir), {"done": done, "total": total, "note": note})
+
     # ---- array items: one marker per item, written atomically, so a requeued shard resumes
     def pending_items(self) -> Iterator[int]:
         """This shard's items without a marker; stops early (raising Preempted) on the signal."""
@@ -72,6 +76,17 @@ class StageContext:
 
     def complete_item(self, index: int, record: Any) -> None:
         atomic_write_json(item_marker(self.work_dir, index), {"item": index, "record": record})
+
+
+def progress_file(work_dir: Path) -> Path:
+    return work_dir / "progress.json"
+
+
+def read_progress(work_dir: Path) -> Optional[Dict[str, Any]]:
+    try:
+        return json.loads(progress_file(work_dir).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def read_item(work_dir: Path, index: int) -> Optional[Any]:

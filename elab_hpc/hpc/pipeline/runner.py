@@ -28,7 +28,7 @@ from elab_hpc.config import PipelineConfig, build_config, check_pipeline, stage_
 from elab_hpc.errors import ConfigError, UserError
 from elab_hpc.hpc.auto import make_executor
 from elab_hpc.hpc.core.atomic import atomic_write_text, fsync_dir
-from elab_hpc.hpc.pipeline.context import item_marker
+from elab_hpc.hpc.pipeline.context import item_marker, read_progress
 from elab_hpc.hpc.pipeline.dag import build_graph, downstream, execution_order
 from elab_hpc.hpc.pipeline.hashing import canonical_hash, fingerprint, hash_tree, stage_config_hash
 from elab_hpc.hpc.pipeline.job import StageJob, import_fn
@@ -226,11 +226,15 @@ class Pipeline:
             task = progress.add_task(name, total=total, note="")
             while True:
                 finished = _count_finished(jobs)
+                note = f"jobs {finished}/{len(jobs)}"
                 if spec.get("kind") == "array":
                     done = len(list((work / "items").glob("*.json"))) if (work / "items").exists() else 0
+                elif (p := read_progress(work)) and p.get("total"):  # the stage reports its own steps
+                    done, total = int(p["done"]), int(p["total"])
+                    note = p.get("note") or note
                 else:
                     done = finished
-                progress.update(task, completed=done, note=f"jobs {finished}/{len(jobs)}")
+                progress.update(task, completed=done, total=total, note=note)
                 if finished == len(jobs):
                     break
                 time.sleep(poll_s)
