@@ -12,7 +12,7 @@ APT_PROBES := slurmctld slurmd slurmdbd munged mariadbd bwrap shellcheck chromiu
 .PHONY: help sysdeps install demo test bench clean
 
 help:
-	@echo "make demo   - install everything and run the quickstart demo"
+	@echo "make demo   - install everything, play one arena episode, run the quickstart pipeline"
 	@echo "make test   - install everything and run the test suite (starts a dev SLURM cluster)"
 	@echo "make bench  - run the arena and HPC benchmarks in quick mode"
 
@@ -40,6 +40,7 @@ install: sysdeps $(STAMP)
 
 demo: install
 	$(BIN)/elab-hpc demo
+	$(BIN)/elab-hpc pipeline run configs/pipeline/quickstart.yaml
 
 test: install
 	# CI has SLURM: a test that would skip for lack of it must fail instead
