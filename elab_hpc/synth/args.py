@@ -442,6 +442,8 @@ def _strip_refs(schema: Any) -> Any:
     return schema
 
 
+# tool name -> (the input schema it was compiled from, validator). The schema is kept and compared:
+# a changed tool surface (elab_hpc.adapt) serves the same tool name with another schema in this process
 _VALIDATORS: Dict[str, Any] = {}
 
 
@@ -449,10 +451,11 @@ def schema_problem(action: Any, args: Dict[str, Any]) -> Optional[str]:
     """Why `args` do not validate against the action's canonical input schema (None if they do)."""
     import jsonschema  # a dependency of mcp
 
-    v = _VALIDATORS.get(action.name)
-    if v is None:
+    seen, v = _VALIDATORS.get(action.name, (None, None))
+    if v is None or (seen is not action.input_schema and seen != action.input_schema):
         schema = dict(_strip_refs(action.input_schema), additionalProperties=False)
-        v = _VALIDATORS[action.name] = jsonschema.Draft202012Validator(schema)
+        v = jsonschema.Draft202012Validator(schema)
+        _VALIDATORS[action.name] = (action.input_schema, v)
     err = next(iter(v.iter_errors(args)), None)
     return None if err is None else f"{'/'.join(str(p) for p in err.absolute_path) or '(args)'}: {err.message}"
 

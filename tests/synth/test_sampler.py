@@ -153,3 +153,20 @@ def test_time_budget_stops_the_run(ctx):
     s.close()
     assert 0 < len(got) < 100000
     assert time.perf_counter() - t0 < 10
+
+
+def test_schema_check_follows_a_changed_schema_of_the_same_tool():
+    """A changed tool surface (adaptation) serves a tool name with another schema in the same process:
+    the cached validator must not answer for the old one (it once leaked into later synthesis runs)."""
+    from types import SimpleNamespace
+
+    from elab_hpc.synth.args import schema_problem
+
+    old = SimpleNamespace(name="cal.update_event", input_schema={
+        "type": "object", "properties": {"event_id": {"type": "integer"}}, "required": ["event_id"]})
+    new = SimpleNamespace(name="cal.update_event", input_schema={
+        "type": "object", "properties": {"event_id_v2": {"type": "integer"}}, "required": ["event_id_v2"]})
+    assert schema_problem(old, {"event_id": 1}) is None
+    assert schema_problem(new, {"event_id": 1}) is not None
+    assert schema_problem(new, {"event_id_v2": 1}) is None
+    assert schema_problem(old, {"event_id": 1}) is None
