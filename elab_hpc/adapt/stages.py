@@ -139,7 +139,7 @@ def changed_tools(ctx: StageContext) -> List[str]:
 
 def _eval_changed(ctx: StageContext, model: str) -> Dict[str, Any]:
     src = _source(ctx)
-    return loop.evaluate_tasks(ctx, loop._input(ctx, "source") / "tasks.jsonl", model, src["eval"],
+    return loop.evaluate_tasks(ctx, f"jsonl:{loop._input(ctx, 'source') / 'tasks.jsonl'}", model, src["eval"],
                                extra=[f"surface={_changes(ctx)}"])
 
 

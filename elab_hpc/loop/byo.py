@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 from elab_hpc.errors import ConfigError
 from elab_hpc.hpc.pipeline.context import StageContext
-from elab_hpc.loop.stages import _eval_config, _input, _param
+from elab_hpc.loop.stages import _eval_config, _input, _param, evaluate_tasks, stage_model
 
 
 def _env(ctx: StageContext) -> str:
@@ -92,22 +92,5 @@ def filter_data(ctx: StageContext) -> Dict[str, Any]:
 def evaluate(ctx: StageContext) -> Dict[str, Any]:
     """Array stage, one item per evaluation shard. params: env, eval {config, overrides},
     num_shards (= items), model (tiny | hf:<path> | trained = the sft stage's merged model)."""
-    from elab_hpc.eval.run import run_shard
-
-    model = str(_param(ctx, "model", "tiny"))
-    if model == "trained":
-        model = f"{_param(ctx, 'backend', 'hf')}:{_input(ctx, 'sft') / 'model'}"
-    n = int(_param(ctx, "num_shards", required=True))
-    if any(i >= n for i in ctx.items):
-        raise ConfigError(f"stages.{ctx.stage}: items must equal params.num_shards ({n})")
     tasks = _input(ctx, "testset") / "tasks.jsonl"
-    extra: List[str] = [f"model={model}", f"tasks=mcp:{tasks}#{_env(ctx)}", f"out_dir={ctx.work_dir / 'eval'}",
-                        f"shards={n}", "cluster=inline"]
-    cfg = _eval_config(_param(ctx, "eval", required=True), f"stages.{ctx.stage}.params.eval", extra)
-    done = 0
-    for i in ctx.pending_items():
-        info = run_shard(cfg, i, n, show=False)
-        results = [json.loads(x) for x in Path(info["file"]).read_text().splitlines() if x.strip()]
-        ctx.complete_item(i, {"shard": i, "seconds": info["seconds"], "results": results})
-        done += 1
-    return {"shards_done": done}
+    return evaluate_tasks(ctx, f"mcp:{tasks}#{_env(ctx)}", stage_model(ctx), _param(ctx, "eval", required=True))

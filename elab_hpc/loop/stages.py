@@ -244,23 +244,29 @@ def _run_trainer(ctx: StageContext, argv: List[str], tdir: Path, max_steps: int 
 def evaluate(ctx: StageContext) -> Dict[str, Any]:
     """Array stage, one item per evaluation shard. params: eval {config, overrides}, model
     (tiny | hf:<path> | trained = the sft stage's merged model)."""
-    model = str(_param(ctx, "model", "tiny"))
-    if model == "trained":
-        model = f"{_param(ctx, 'backend', 'hf')}:{_input(ctx, 'sft') / 'model'}"
-    return evaluate_tasks(ctx, _input(ctx, "testset") / "tasks.jsonl", model,
+    return evaluate_tasks(ctx, f"jsonl:{_input(ctx, 'testset') / 'tasks.jsonl'}", stage_model(ctx),
                           _param(ctx, "eval", required=True))
 
 
-def evaluate_tasks(ctx: StageContext, tasks: Path, model: str, eval_spec: Dict[str, Any],
+def stage_model(ctx: StageContext) -> str:
+    """params.model: tiny | hf:<path> | trained (= the sft stage's merged model)."""
+    model = str(_param(ctx, "model", "tiny"))
+    if model == "trained":
+        model = f"{_param(ctx, 'backend', 'hf')}:{_input(ctx, 'sft') / 'model'}"
+    return model
+
+
+def evaluate_tasks(ctx: StageContext, tasks: str, model: str, eval_spec: Dict[str, Any],
                    extra: Sequence[str] = ()) -> Dict[str, Any]:
-    """The shards of this array task: `model` on the tasks of `tasks` (JSONL) with the evaluator
-    `eval_spec` ({config, overrides}) plus `extra` eval overrides (e.g. a changed surface)."""
+    """The shards of this array task: `model` on the task source `tasks` (the evaluator's
+    `tasks=` value, e.g. jsonl:<file>) with the evaluator `eval_spec` ({config, overrides}) plus
+    `extra` eval overrides (e.g. a changed surface)."""
     from elab_hpc.eval.run import run_shard
 
     n = int(_param(ctx, "num_shards", required=True))  # = the stage's items
     if any(i >= n for i in ctx.items):
         raise ConfigError(f"stages.{ctx.stage}: items must equal params.num_shards ({n})")
-    extra = list(extra) + [f"model={model}", f"tasks=jsonl:{tasks}", f"out_dir={ctx.work_dir / 'eval'}",
+    extra = list(extra) + [f"model={model}", f"tasks={tasks}", f"out_dir={ctx.work_dir / 'eval'}",
                            f"shards={n}", "cluster=inline"]
     cfg = _eval_config(eval_spec, f"stages.{ctx.stage}.params.eval", extra)
     done = 0
