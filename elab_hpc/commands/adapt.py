@@ -23,7 +23,7 @@ its testset, filter, sft (LoRA) and eval_trained stages must have completed. Ste
   2. the stage pipeline configs/pipeline/adapt.yaml in RUN_DIR/adapt (skips what is done;
      run the command again, or `elab-hpc pipeline resume RUN_DIR/adapt`, to resume):
        eval_before   the run's trained model on the CHANGED surface (same tasks, same agent)
-       synth/filter  ~200 trajectories on the changed surface, focused on the changed tools, test
+       synth/filter  400 trajectories (n=400) on the changed surface, focused on the changed tools, test
                      split excluded in both surfaces, + a replay share of the run's own data
        sft           training continued from the run's LoRA adapter
        eval_after    the adapted model on the changed surface
