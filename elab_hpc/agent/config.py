@@ -18,6 +18,7 @@ from elab_hpc.errors import ConfigError
 
 BACKEND_KINDS = ("hf", "openai", "vllm")
 SCAFFOLDS = ("react", "fc")
+TOOL_LISTINGS = ("json", "signature")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 TINY = "tiny"  # the bundled SmolLM2-135M-Instruct (elab_hpc.agent.tiny_model)
 
@@ -58,6 +59,10 @@ class AgentConfig:
     # react: each tool's description is cut to this many characters in the prompt; the prompt's
     # tool list dominates prefill cost on CPU, and a short first clause is what small models use
     tool_description_chars: int = 200
+    # react: how each tool's arguments are listed. json: {"name": "type", "opt?": "type"} (types
+    # help an untrained model); signature: name(arg, opt?) at about half the prompt tokens, for
+    # models that learn the argument shapes from SFT rows rendered the same way
+    tool_listing: str = "json"
     # react: the model's turn starts with this (backends that can continue a message; small
     # models then keep to the format far more often). "" = no prefill
     react_prefix: str = "Thought:"
@@ -109,9 +114,14 @@ def check_agent(c: AgentConfig, where: str = "agent") -> None:
     if c.scaffold not in SCAFFOLDS:
         raise ConfigError(f"{where}.scaffold: '{c.scaffold}' is not one of {', '.join(SCAFFOLDS)}")
     for key in ("max_turns", "obs_budget_tokens", "max_context_tokens", "max_repeated_failures",
-                "parallel_episodes", "tool_description_chars"):
+                "parallel_episodes"):
         if getattr(c, key) < 1:
             raise ConfigError(f"{where}.{key}: must be >= 1, got {getattr(c, key)}")
+    if c.tool_description_chars < 0:
+        raise ConfigError(f"{where}.tool_description_chars: must be >= 0 (0 = names and arguments only), "
+                          f"got {c.tool_description_chars}")
+    if c.tool_listing not in TOOL_LISTINGS:
+        raise ConfigError(f"{where}.tool_listing: '{c.tool_listing}' is not one of {', '.join(TOOL_LISTINGS)}")
     check_backend(c.backend, f"{where}.backend")
 
 

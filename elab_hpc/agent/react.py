@@ -105,9 +105,10 @@ def _closest(name: str, names: List[str]) -> Optional[str]:
     return m[0] if m else None
 
 
-def describe_tool(tool: Dict[str, Any], desc_chars: int = 200) -> str:
-    """One tool as prompt text: name, description, then its arguments as a JSON object of
-    types (`?` marks optional ones), so the listing looks like an Action Input, not a call."""
+def describe_tool(tool: Dict[str, Any], desc_chars: int = 200, listing: str = "json") -> str:
+    """One tool as prompt text: name, description, then its arguments (`?` marks optional ones).
+    listing=json: the arguments as a JSON object of types, so the listing looks like an Action
+    Input, not a call; listing=signature: `name(arg, opt?): description` on one line."""
     fn = tool.get("function", tool)
     params = fn.get("parameters") or {}
     required = set(params.get("required") or [])
@@ -119,7 +120,10 @@ def describe_tool(tool: Dict[str, Any], desc_chars: int = 200) -> str:
         args[name if name in required else name + "?"] = typ
     desc = " ".join((fn.get("description") or "").split())
     if len(desc) > desc_chars:  # cut at a word boundary
-        desc = desc[:desc_chars].rsplit(" ", 1)[0].rstrip(",;:(") + "…"
+        cut = desc[:desc_chars].rsplit(" ", 1)[0].rstrip(",;:(")
+        desc = cut + "…" if cut else ""
+    if listing == "signature":
+        return f"- {fn['name']}({', '.join(args)})" + (f": {desc}" if desc else "")
     return f"- {fn['name']}: {desc}\n  arguments: {json.dumps(args)}"
 
 
@@ -135,12 +139,13 @@ def example_action(tools: List[Dict[str, Any]]) -> List[str]:
     return [f"Action: {fn['name']}", f"Action Input: {json.dumps(args)}"]
 
 
-def system_prompt(tools: List[Dict[str, Any]], extra: Optional[str] = None, desc_chars: int = 200) -> str:
+def system_prompt(tools: List[Dict[str, Any]], extra: Optional[str] = None, desc_chars: int = 200,
+                  listing: str = "json") -> str:
     """The ReAct instructions: tools first, then the format and an example last (small models
     follow what they read last)."""
     lines = [extra.strip() + "\n"] if extra else []
     lines += ["You solve the user's request with these tools:"]
-    lines += [describe_tool(t, desc_chars) for t in tools]
+    lines += [describe_tool(t, desc_chars, listing) for t in tools]
     lines += ["",
               "Use this format:",
               "Thought: what to do next",

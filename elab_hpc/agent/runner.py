@@ -166,7 +166,8 @@ class Runner:
                          scaffold=self.cfg.scaffold, config_hash=self.config_hash, intent=task.intent,
                          tools=list(session.tools))
         if self.cfg.scaffold == "react":
-            system = react.system_prompt(session.tools, self.cfg.system_prompt, self.cfg.tool_description_chars)
+            system = react.system_prompt(session.tools, self.cfg.system_prompt, self.cfg.tool_description_chars,
+                                         self.cfg.tool_listing)
         else:
             system = (self.cfg.system_prompt.strip() + "\n\n" if self.cfg.system_prompt else "") + FC_SYSTEM
         log.messages = [{"role": "system", "content": system}, {"role": "user", "content": task.intent}]

@@ -46,7 +46,8 @@ def eval_scaffold_row(rec: Dict[str, Any], env: Any, agent_cfg: Any, tokenizer: 
     try:
         msgs: List[Dict[str, Any]] = [
             {"role": "system", "content": react.system_prompt(session.tools, agent_cfg.system_prompt,
-                                                                agent_cfg.tool_description_chars)},
+                                                                agent_cfg.tool_description_chars,
+                                                                agent_cfg.tool_listing)},
             {"role": "user", "content": rec["task"]["intent"]}]
         for i, a in enumerate(actions):
             thought = thoughts[i] if i < len(thoughts) and thoughts[i] else f"I call {a['tool']} next."

@@ -74,6 +74,18 @@ def test_react_prompt_cuts_long_descriptions_at_a_word():
     assert "only its first lines.\n" in react.system_prompt(tools)  # the default keeps 200 characters
 
 
+def test_react_prompt_signature_listing():
+    """listing=signature: one line per tool, optional arguments marked, about half the tokens."""
+    tools = [{"type": "function", "function": {"name": "a__get", "description": "Get one thing by its id.",
+                                               "parameters": {"type": "object", "properties": {
+                                                   "id": {"type": "integer"}, "q": {"type": "string"}},
+                                                   "required": ["id"]}}}]
+    text = react.system_prompt(tools, desc_chars=8, listing="signature")
+    assert "- a__get(id, q?): Get one…\n" in text
+    assert "- a__get(id, q?)\n" in react.system_prompt(tools, desc_chars=0, listing="signature")
+    assert len(react.system_prompt(tools, listing="signature")) < len(react.system_prompt(tools))
+
+
 def test_tool_call_text():
     content, calls, err = fc.parse_text('Sure.\n<tool_call>\n{"name": "a__b", "arguments": {"x": 1}}\n</tool_call>'
                                         "<tool_call>{'name': 'c__d', 'arguments': '{\"y\": 2}'}</tool_call>")

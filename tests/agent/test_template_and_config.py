@@ -75,6 +75,8 @@ def test_bundled_agent_configs_load():
     ({"backend": {"kind": "tgi"}}, [], "agent.backend.kind: 'tgi'"),
     ({"backend": {"max_new_tokens": 0}}, [], "agent.backend.max_new_tokens"),
     ({"backend": {"top_p": 1.5}}, [], "agent.backend.top_p"),
+    ({"tool_listing": "yaml"}, [], "agent.tool_listing: 'yaml'"),
+    ({}, ["tool_description_chars=-1"], "agent.tool_description_chars"),
     ({"backend": {"kind": "openai"}}, [], "needs the endpoint"),
     ({"backend": {"kind": "openai", "base_url": "https://api.example.com/v1"}}, [], "api_key_env"),
     ({"backend": {"api_key": "sk-123"}}, [], "backend.api_key is not allowed"),
