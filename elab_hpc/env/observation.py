@@ -14,13 +14,15 @@ import json
 import re
 from typing import Any, Callable, Dict, Optional
 
-KEY_FIELDS = re.compile(r"(^|_)(id|ids|key|name|title|status|state|ok|error|code|message|path|url|ref|"
-                        r"sha|number|count|total|username|email|type)$", re.I)
+KEY_FIELDS = re.compile(r"(^|_)(id|ids|key|name|title|subject|text|status|state|ok|error|code|message|path|url|"
+                        r"ref|sha|number|count|total|username|email|type)$", re.I)
 TRACEBACK = re.compile(r"Traceback \(most recent call last\):")
 LOG_ALERT = re.compile(r"\b(ERROR|FATAL|CRITICAL|Exception|FAILED|panic|Traceback|error:)\b")
-STRING_LIMITS = (400, 160, 60, 24)
-LIST_LIMITS = (20, 8, 3, 1)
-DEPTH_LIMITS = (8, 5, 3, 2)
+# shrink levels, most to least detail: (string chars, list items, depth, identifiers only). The
+# identifier-only levels keep a few list items' ids, names and titles before items are collapsed
+# to `{…N keys}`: a list of records the model cannot read is worth nothing to it
+LEVELS = ((400, 20, 8, False), (160, 8, 5, False), (80, 5, 4, True), (60, 3, 3, False), (40, 3, 4, True),
+          (24, 2, 3, True), (24, 1, 2, False), (24, 1, 2, True))
 
 
 def approx_tokens(text: str) -> int:
@@ -157,8 +159,10 @@ class _Shrinker:
 
     def summary(self) -> Dict[str, Any]:
         d = {k: v for k, v in self.dropped.items() if v}
-        if "keys_dropped" in d and len(d["keys_dropped"]) > 10:
-            d["keys_dropped"] = d["keys_dropped"][:10] + [f"…{len(d['keys_dropped']) - 10} more"]
+        if "keys_dropped" in d:  # a count: the paths would eat the budget the kept fields need
+            d["keys_dropped"] = len(d["keys_dropped"])
+        if "collapsed" in d:  # one entry per field, not per list item
+            d["collapsed"] = list(dict.fromkeys(re.sub(r"\[\d+\]", "[*]", p) for p in d["collapsed"]))
         if "collapsed" in d and len(d["collapsed"]) > 10:
             d["collapsed"] = d["collapsed"][:10] + [f"…{len(d['collapsed']) - 10} more"]
         if "lists" in d and len(d["lists"]) > 10:
@@ -179,9 +183,7 @@ def normalize(raw: Any, budget: int = 512, tokenizer: Any = None, ok: Optional[b
             return full
     except (RecursionError, ValueError):  # absurdly deep or circular data: shrink it first
         pass
-    levels = [(s, li, d, False) for s, li, d in zip(STRING_LIMITS, LIST_LIMITS, DEPTH_LIMITS)]
-    levels.append((STRING_LIMITS[-1], LIST_LIMITS[-1], DEPTH_LIMITS[-1], True))
-    for s, li, d, keys_only in levels:
+    for s, li, d, keys_only in LEVELS:
         shr = _Shrinker(s, li, d, keys_only)
         data = shr.run(parsed["data"])
         obs = {**base, "data": data, "_truncated": shr.summary()}

@@ -70,3 +70,16 @@ def test_real_tokenizer_budget():
     for raw in (PATHOLOGICAL["huge_list"], PATHOLOGICAL["long_text"], PATHOLOGICAL["unicode_junk"]):
         obs = normalize(raw, budget=100, tokenizer=tok)
         assert count(render(obs)) <= 100
+
+
+def test_record_lists_keep_identifiers_before_collapsing():
+    """A list of records over budget keeps each record's id and subject/title (what the next call
+    or the answer needs) rather than collapsing the records to `{…N keys}`."""
+    emails = {"total": 3, "emails": [{"email_id": i, "subject": f"Status report {i}", "from": "a@b.example",
+                                      "to": ["c@d.example"], "date": "2026-02-15T16:56:00",
+                                      "preview": "Dear Jordan, " * 20} for i in range(3)]}
+    obs = normalize(emails, budget=110)
+    assert [e["email_id"] for e in obs["data"]["emails"]] == [0, 1, 2]
+    assert obs["data"]["emails"][2]["subject"] == "Status report 2"
+    assert "preview" not in obs["data"]["emails"][0]
+    assert obs["_truncated"]["keys_dropped"] == 12  # a count: listing 12 paths would not fit
