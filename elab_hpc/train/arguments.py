@@ -28,7 +28,7 @@ def common_args(c: TrainConfig) -> Dict[str, Any]:
         save_steps=c.checkpoint.every_steps,
         save_total_limit=None,  # pruning is done by CheckpointPublisher (it keeps only good ones)
         use_cpu=not cuda,
-        bf16=cuda and c.model.dtype == "bfloat16",
+        bf16=(cuda and c.model.dtype == "bfloat16") or c.model.mixed_precision == "bf16",
         fp16=cuda and c.model.dtype == "float16",
         # CPU workers talk over gloo; a single process gets no process group at all
         ddp_backend="gloo" if not cuda and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,

@@ -82,6 +82,27 @@ def test_lora_sft_with_packing_trains_only_the_adapter(tmp_path, sft_records):
     assert not (out / "final" / "model.safetensors").exists()  # the base model is not duplicated
 
 
+def test_bf16_mixed_precision_on_cpu_trains_with_float32_weights(tmp_path, sft_records):
+    """model.mixed_precision=bf16: bf16 autocast (CPU too), weights and adapters stay float32."""
+    import torch
+
+    from elab_hpc.train.sft import build
+
+    out = tmp_path / "bf16"
+    cfg = load_train("sft_tiny_lora", tiny_overrides(out, **{
+        "data.train": sft_records, "optim.max_steps": 4, "optim.lr": 5e-3, "model.mixed_precision": "bf16",
+        "checkpoint.every_steps": 4}), kind="sft")
+    trainer = build(cfg, [])
+    assert trainer.args.bf16 and all(p.dtype == torch.float32 for p in trainer.model.parameters())
+    result = run_local(cfg, show_progress=False)
+    assert result["status"] == "completed"
+    curve = losses(out)
+    assert curve[4] < curve[1], curve
+    with pytest.raises(ConfigError, match="model.mixed_precision: 'fp8'"):
+        load_train("sft_tiny_lora", tiny_overrides(tmp_path / "p", **{"data.train": sft_records,
+                                                                       "model.mixed_precision": "fp8"}), kind="sft")
+
+
 def test_lora_on_the_last_layers_only_adapts_those_layers(tmp_path, sft_records):
     from elab_hpc.train.sft import build
 
