@@ -349,6 +349,9 @@ class TemplateComposer:
         scratch: Set[str] = set()
         phrases = [self.phrase(steps, i, scratch if i < covered else mentioned, rng) for i in range(len(steps))]
         thoughts = [self.thought(steps, i, phrases[i + 1]) for i in range(len(steps) - 1)]
+        # the first thought restates the first step's request, as the later ones restate theirs:
+        # a model that writes the request down before choosing the tool picks it from the request
+        opening = self.values["thoughts"]["opening"].format(b_phrase=phrases[0]) if phrases else ""
         request, answer_checks, answer = self._answer(steps, rng)
         parts = ([head[:1].lower() + head[1:]] if head else []) + phrases[covered:]
         if request:
@@ -374,7 +377,7 @@ class TemplateComposer:
             answer = "Done: " + "; ".join(phrases) + "."
         return Task(id="", intent=intent, category=category, thoughts=thoughts,
                     gold_actions=[{"tool": s.tool, "args": s.args} for s in steps], checks=checks,
-                    apps=apps, answer=answer)
+                    apps=apps, answer=answer, opening=opening)
 
 
 class LLMComposer:

@@ -56,10 +56,11 @@ def _first_thought(step: Step, registry: Any) -> str:
 
 
 def step_thoughts(traj: Trajectory, registry: Any) -> List[str]:
-    """One thought before each call: the composer's pair thoughts, an opening one for the first."""
+    """One thought before each call: the composer's opening thought (else a generic one naming the
+    tool) for the first, its pair thoughts for the others."""
     out = []
     for i, s in enumerate(traj.steps):
-        th = traj.task.thoughts[i - 1] if 0 < i <= len(traj.task.thoughts) else ""
+        th = traj.task.thoughts[i - 1] if 0 < i <= len(traj.task.thoughts) else traj.task.opening if i == 0 else ""
         out.append(th or (_first_thought(s, registry) if i == 0 else f"Next I call {registry[s.tool].fn_name}."))
     return out
 

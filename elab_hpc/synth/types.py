@@ -9,6 +9,7 @@ Contract (other synth modules and the trainers rely on it):
   canonical param)` — a value this step took from an earlier step's result.
 - `Task` is what an agent is asked to do: a high-level `intent`, a `category` (one of CATEGORIES),
   low-level `thoughts` (one per consecutive step pair, so `len(steps) - 1` of them, possibly 0),
+  an optional `opening` thought before the first call (it restates the first step's request),
   `gold_actions` [{tool, args}] (canonical args), `checks` (plain JSON dicts, executed by
   `elab_hpc.env.checks.run_checks`), `apps` touched, an optional `split`, and `answer`: the final
   answer a correct agent gives (it contains every answer fact the checks ask for; render it as the
@@ -67,6 +68,7 @@ class Task:
     apps: List[str]
     split: Optional[str] = None
     answer: str = ""  # the final answer a correct agent gives (holds every answer fact the checks ask for)
+    opening: str = ""  # the thought before the first call ("" = records fall back to a generic one)
 
     def to_dict(self) -> Dict[str, Any]:
         out = {"id": self.id, "intent": self.intent, "category": self.category, "thoughts": list(self.thoughts),
@@ -74,13 +76,16 @@ class Task:
                "answer": self.answer}
         if self.split is not None:
             out["split"] = self.split
+        if self.opening:
+            out["opening"] = self.opening
         return out
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "Task":
         return cls(id=d["id"], intent=d["intent"], category=d["category"], thoughts=list(d.get("thoughts") or []),
                    gold_actions=list(d.get("gold_actions") or []), checks=list(d.get("checks") or []),
-                   apps=list(d.get("apps") or []), split=d.get("split"), answer=d.get("answer") or "")
+                   apps=list(d.get("apps") or []), split=d.get("split"), answer=d.get("answer") or "",
+                   opening=d.get("opening") or "")
 
 
 @dataclass

@@ -59,8 +59,12 @@ def test_intents_name_the_values_the_checks_need(trajectories):
 
 def test_thoughts_one_per_pair_and_categories_follow_the_rules(ctx, trajectories):
     seen = set()
+    from elab_hpc.synth.records import step_thoughts
+
     for t in trajectories:
         assert len(t.task.thoughts) == len(t.steps) - 1
+        # the opening thought restates the first step's request (it is what the first call does)
+        assert t.task.opening.startswith("First, ") and step_thoughts(t, ctx.registry)[0] == t.task.opening
         cat = t.task.category
         seen.add(cat)
         assert cat in CATEGORIES
