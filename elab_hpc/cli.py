@@ -20,6 +20,7 @@ AREAS = [
     ("adapt", "adapt", "environment-change adaptation: drift, incremental data, continued training"),
     ("containers", "containers", "render, validate and build Apptainer images; run arena servers in them"),
     ("demo", "demo", "play a scripted cross-app episode on the embedded defaults"),
+    ("config", "config", "the configuration reference: every key, its type, default and meaning"),
 ]
 
 EPILOG = """\
