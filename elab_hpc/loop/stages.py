@@ -172,14 +172,13 @@ def sft(ctx: StageContext, extra: Sequence[str] = ()) -> Dict[str, Any]:
     cfg = _train_config(ctx, data, tdir, extra)
     tdir.mkdir(parents=True, exist_ok=True)
     cfg_file = tdir / "stage_config.yaml"
-    cfg_file.write_text(yaml.safe_dump(as_dict(cfg), sort_keys=False))
+    from elab_hpc.hpc.core.atomic import atomic_write_text  # every node writes it: no torn reads
+
+    atomic_write_text(cfg_file, yaml.safe_dump(as_dict(cfg), sort_keys=False))
     worker = [sys.executable, "-m", "elab_hpc.commands.train", "sft", str(cfg_file)]
     if os.environ.get("SLURM_JOB_ID") and os.environ.get("SLURM_JOB_NUM_NODES", "1") != "1":
-        from elab_hpc.hpc.slurm.torchrun import launch_torchrun
-
-        script = str(Path(__file__).resolve().parents[1] / "commands" / "train.py")
-        launch_torchrun(script, ["sft", str(cfg_file)], nproc_per_node=int(_param(ctx, "nproc_per_node", 1)),
-                        handshake_dir=ctx.work_dir)
+        _run_torchrun(ctx, ["sft", str(cfg_file)], tdir, max(cfg.optim.max_steps, 0),
+                      cfg.threads if cfg.device == "cpu" else 0)
         if ctx.rank != 0:
             return {"rank": ctx.rank}
     else:
@@ -237,6 +236,75 @@ def _run_trainer(ctx: StageContext, argv: List[str], tdir: Path, max_steps: int 
         # checkpointed on the signal (or killed while still starting): the requeue resumes
         raise Preempted(f"{ctx.stage}: trainer stopped on the preemption signal")
     raise RuntimeError(f"trainer exited with {proc.returncode}:\n{log_path.read_text()[-2000:]}")
+
+
+def _run_torchrun(ctx: StageContext, args: List[str], tdir: Path, max_steps: int = 0, threads: int = 0) -> None:
+    """Multinode stage (one task per node): this node's torchrun of the trainer, its output in
+    tdir/torchrun-restart<R>-node<N>.log. SLURM signals every process of the step, so torchrun
+    ignores USR2 (it would die of it); a stop request becomes USR2 to this node's workers, sent
+    again every 2 s until they exit (a worker still loading has no handler yet). The workers
+    agree on the stop, checkpoint and exit; rank 0 then raises Preempted (StageJob requeues the
+    whole job), the other ranks return. `threads`: OMP_NUM_THREADS of the workers (else accelerate
+    sets cores / local workers, overriding the trainer's `threads`)."""
+    import psutil
+
+    from elab_hpc.hpc.slurm.torchrun import rendezvous_from_slurm, torchrun_command
+
+    if ctx.rank == 0:
+        for stale in ("result.json", "preempted.json"):  # what this attempt writes decides its outcome
+            (tdir / stale).unlink(missing_ok=True)
+    rdzv = rendezvous_from_slurm(handshake_dir=ctx.work_dir)
+    cmd = torchrun_command("elab_hpc.commands.train", args, rdzv, int(_param(ctx, "nproc_per_node", 1)),
+                           module=True)
+    env = {**os.environ, **rdzv.env()}
+    if threads > 0:
+        env["OMP_NUM_THREADS"] = str(threads)
+    restart = os.environ.get("SLURM_RESTART_COUNT", "0")
+    log_path = tdir / f"torchrun-restart{restart}-node{rdzv.node_rank}.log"
+    with log_path.open("ab") as log:
+        log.write(f"elab: node {os.environ.get('SLURMD_NODENAME', '?')} node_rank {rdzv.node_rank}/"
+                  f"{rdzv.nnodes} job {os.environ.get('SLURM_JOB_ID')} restart {restart}: "
+                  f"{' '.join(cmd)}\n".encode())
+        log.flush()
+        proc = subprocess.Popen(["bash", "-c", 'trap "" USR2; exec "$@"', "torchrun", *cmd],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+        signalled, polls = 0.0, 0
+        while proc.poll() is None:
+            if ctx.stop_requested() and time.monotonic() - signalled > 2.0:
+                try:
+                    for child in psutil.Process(proc.pid).children():
+                        child.send_signal(signal.SIGUSR2)
+                except psutil.Error:  # exiting meanwhile
+                    pass
+                signalled = time.monotonic()
+            polls += 1
+            if ctx.rank == 0 and max_steps > 0 and polls % 10 == 0:
+                step = _last_step(tdir)
+                ctx.report_progress(step, max_steps, f"step {step}/{max_steps}")
+            time.sleep(0.2)
+        log.write(f"elab: torchrun exited with {proc.returncode}"
+                  f"{' after the stop request' if ctx.stop_requested() else ''}\n".encode())
+
+    def exited(node: int) -> Path:  # this node's torchrun of this job run has ended
+        return ctx.work_dir / f".torchrun-exit-{os.environ.get('SLURM_JOB_ID')}-{restart}-node{node}"
+
+    exited(rdzv.node_rank).write_text(str(proc.returncode))
+    if ctx.rank != 0:
+        if proc.returncode != 0 and not ctx.stop_requested():
+            raise RuntimeError(f"torchrun on node rank {rdzv.node_rank} exited with {proc.returncode}:\n"
+                               f"{log_path.read_text(errors='replace')[-2000:]}")
+        return
+    # rank 0 ends (and on a stop requeues the job) once every node's torchrun has ended, so no
+    # worker of this attempt is cut off by the requeue (bounded: a hung node is ended by it)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(exited(n).exists() for n in range(rdzv.nnodes)):
+        time.sleep(0.2)
+    if (tdir / "result.json").is_file() and proc.returncode == 0:
+        return  # finished (possibly just before the signal arrived)
+    if ctx.stop_requested() or (tdir / "preempted.json").is_file():
+        raise Preempted(f"{ctx.stage}: trainer stopped on the preemption signal")
+    raise RuntimeError(f"torchrun on node rank 0 exited with {proc.returncode}:\n"
+                       f"{log_path.read_text(errors='replace')[-2000:]}")
 
 
 # ------------------------------------------------------------------------------ evaluation

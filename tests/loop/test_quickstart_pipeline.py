@@ -1,7 +1,7 @@
 """The quickstart pipeline on the REAL dev SLURM cluster, shrunk to fit CI: synthesis and
-evaluation as array jobs, SFT of the real SmolLM2-135M (LoRA) preempted with
-`scancel --signal=USR2` mid-training, requeued, resumed from its checkpoint; then the report
-is checked in a real headless Chromium."""
+evaluation as array jobs, SFT of the real SmolLM2-135M (LoRA) as a 2-node job (one torchrun per
+node, one worker each, gloo) preempted with `scancel --signal=USR2` mid-training, requeued,
+resumed from its checkpoint on both nodes; then the report is checked in a real headless Chromium."""
 from __future__ import annotations
 
 import json
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slurm
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "configs" / "pipeline" / "quickstart.yaml"
 APPS = "[browser,filesystem,calendar,invoice,mail]"
-SMALL = [  # a few minutes on 2 cores: 3 synthesis chunks, 6 SFT steps, 2 test tasks per model
+SMALL = [  # a few minutes on 2 cores: 3 synthesis chunks, 6 SFT steps on 2 nodes, 2 test tasks per model
     "cluster=devcluster",
     "stages.synth.items=3", "stages.synth.shards=3",
     f'stages.synth.params.overrides=[name=ci,n=24,shards=3,output.chunk_size=16,"arena.apps={APPS}",'
@@ -31,8 +31,12 @@ SMALL = [  # a few minutes on 2 cores: 3 synthesis chunks, 6 SFT steps, 2 test t
     "stages.testset.params.limit=2",
     "stages.sft.params.min_rows=3",
     "stages.sft.params.overrides=[data.max_length=1024,optim.max_steps=6,optim.batch_size=1,"
-    "checkpoint.every_steps=2,threads=1]",
-    "stages.sft.resources.cpus_per_task=1", "stages.sft.resources.mem_gb=3",
+    "checkpoint.every_steps=2,threads=1,lora.last_layers=8]",
+    # 2 nodes, one task (= one torchrun with one worker) each; on the stop signal the stage
+    # waits up to signal_grace_s - 5 s for the checkpoint (a step takes 15-45 s on the busy
+    # 2-core host), and the time limit is far enough that SLURM's own warning never comes
+    "stages.sft.kind=multinode",
+    "stages.sft.resources={nodes: 2, cpus_per_task: 1, mem_gb: 3, signal_grace_s: 90, time_min: 30}",
     "stages.eval_base.items=1", "stages.eval_base.shards=1", "stages.eval_base.params.num_shards=1",
     "stages.eval_trained.items=1", "stages.eval_trained.shards=1", "stages.eval_trained.params.num_shards=1",
     "stages.filter.params.eval.overrides=[agent.max_turns=2,agent.obs_budget_tokens=128,agent.backend.max_new_tokens=48,agent.backend.cpu_threads=1]",
@@ -99,6 +103,24 @@ def test_quickstart_on_devcluster_with_preempted_sft_resumes(preempted_run):
     steps = [json.loads(x)["step"] for x in (run_dir / "stages/sft/out/metrics.jsonl").read_text().splitlines()
              if "loss" in json.loads(x)]
     assert set(steps) == set(range(1, 7))
+    # one job on both nodes; each attempt ran one torchrun per node, and the preempted attempt's
+    # torchruns survived the signal and ended cleanly once the workers had checkpointed
+    acct = subprocess.run(["sacct", "-j", preempted_run["job_id"], "-X", "-n", "-P", "-o", "State,NNodes,NodeList"],
+                          capture_output=True, text=True).stdout.split()
+    assert acct == ["COMPLETED|2|node[1-2]"], acct
+    tdir = run_dir / "stages/sft/work/train"
+    rows = [json.loads(x) for x in (run_dir / "stages/sft/out/metrics.jsonl").read_text().splitlines()]
+    k = max(r["step"] for r in rows if r["attempt"] == 0 and "loss" in r)
+    assert [r["step"] for r in rows if r["attempt"] == 0 and "loss" in r] == list(range(1, k + 1))
+    assert [r["step"] for r in rows if r["attempt"] == 1 and "loss" in r] == list(range(k + 1, 7))
+    assert train["resumed_from"].endswith(f"checkpoint-{k}")  # the preemption checkpoint, no step lost
+    for restart, status in ((0, "preempted"), (1, "completed")):
+        for node in (0, 1):
+            log = (tdir / f"torchrun-restart{restart}-node{node}.log").read_text(errors="replace")
+            assert log.startswith(f"elab: node node{node + 1} node_rank {node}/2 job {preempted_run['job_id']} "
+                                  f"restart {restart}:"), log[:300]
+            assert f'"status": "{status}", "kind": "sft", "step": {k if restart == 0 else 6}' in log, log[-3000:]
+            assert log.rstrip().endswith("elab: torchrun exited with 0" + (" after the stop request" if restart == 0 else "")), log[-3000:]
     rep = read_json(run_dir / "stages/report/out/report.json")
     assert set(rep["evals"]) == {"base", "trained"}
     assert all(rep["evals"][k]["overall"]["tasks"] == 2 for k in rep["evals"])

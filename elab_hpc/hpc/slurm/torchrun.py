@@ -106,13 +106,15 @@ def rendezvous_from_slurm(env: Optional[Mapping[str, str]] = None, handshake_dir
 
 
 def torchrun_command(script: str, args: Sequence[str], rdzv: Rendezvous, nproc_per_node: int = 1,
-                     python: str = sys.executable) -> List[str]:
-    """argv of one node's torchrun (static rendezvous: every node knows the master)."""
+                     python: str = sys.executable, module: bool = False) -> List[str]:
+    """argv of one node's torchrun (static rendezvous: every node knows the master).
+    module=True: `script` is a module name, run like `python -m` (its folder is not put first
+    on sys.path, where a file such as elab_hpc/commands/arena.py would shadow a package)."""
     return [python, "-m", "torch.distributed.run",
             f"--nnodes={rdzv.nnodes}", f"--node_rank={rdzv.node_rank}",
             f"--nproc_per_node={nproc_per_node}",
             f"--master_addr={rdzv.master_addr}", f"--master_port={rdzv.master_port}",
-            script, *args]
+            *(["--module"] if module else []), script, *args]
 
 
 def launch_torchrun(script: str, args: Sequence[str] = (), nproc_per_node: int = 1,
