@@ -66,8 +66,10 @@ def stage_results(run_dir: Path, stage: str) -> Optional[List[Dict[str, Any]]]:
 
 def train(args, work: Path, init_model: str, log: Dict[str, Any]) -> Path:
     out = work / "grpo"
+    # the episodes GRPO samples are the run's evaluation episodes: its agent settings, not the config's copy
+    agent = [o for o in eval_spec(args.run_dir)["spec"].get("overrides") or [] if o.startswith("agent.")]
     cmd = [sys.executable, "-m", "elab_hpc.cli", "train", "grpo", CONFIG, f"model.name_or_path={init_model}",
-           f"output_dir={out}", *args.grpo_override]
+           f"output_dir={out}", f"grpo.eval_overrides=[model=tiny,{','.join(agent)}]", *args.grpo_override]
     log["commands"]["grpo"] = " ".join(shlex.quote(c) for c in cmd)
     if (out / "final").is_dir() or args.skip_train:
         return out
