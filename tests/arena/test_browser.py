@@ -7,6 +7,9 @@ import pytest
 
 from arena.core.registry import load_apps
 from arena.core.world import World
+from tests.arena.calls import app_calls
+
+ok, _ = app_calls("browser")
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +23,6 @@ def world() -> World:
 def ep(world):
     with world.episode() as e:
         yield e
-
-
-def ok(ep, tool, args=None):
-    obs = ep.call("browser." + tool, args or {})
-    assert obs.ok, obs.error
-    return obs.result
 
 
 def test_browse_follow_links_and_go_back(ep):

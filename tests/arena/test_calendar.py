@@ -8,6 +8,7 @@ import pytest
 
 from arena.core.registry import load_apps
 from arena.core.world import World
+from tests.arena.calls import ok, refused
 
 
 @pytest.fixture(scope="module")
@@ -21,21 +22,6 @@ def world() -> World:
 def ep(world):
     with world.episode() as episode:
         yield episode
-
-
-def ok(ep, tool, args=None):
-    obs = ep.call(tool, args or {})
-    assert obs.ok, obs.error
-    return obs.result
-
-
-def refused(ep, tool, args, code):
-    before = ep.state_hash()
-    obs = ep.call(tool, args)
-    assert not obs.ok, f"{tool} should have been refused: {obs.result}"
-    assert obs.error["code"] == code, obs.error
-    assert ep.state_hash() == before
-    return obs.error
 
 
 def free_people(ep, n):

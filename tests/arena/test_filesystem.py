@@ -5,6 +5,7 @@ import pytest
 
 from arena.core.registry import load_apps
 from arena.core.world import World
+from tests.arena.calls import ok, refused
 
 
 @pytest.fixture(scope="module")
@@ -18,20 +19,6 @@ def world() -> World:
 def ep(world):
     with world.episode() as e:
         yield e
-
-
-def ok(ep, tool, args=None):
-    obs = ep.call(tool, args or {})
-    assert obs.ok, obs.error
-    return obs.result
-
-
-def refused(ep, tool, args, code):
-    before = ep.state_hash()
-    obs = ep.call(tool, args)
-    assert not obs.ok and obs.error["code"] == code, obs.to_dict()
-    assert ep.state_hash() == before
-    return obs.error
 
 
 def test_write_edit_move_read_episode(ep):

@@ -10,6 +10,7 @@ import pytest
 from arena.core.registry import load_apps
 from arena.core.world import World
 
+from tests.arena.calls import ok, refused
 from tests.arena.reference import reference_tools
 JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "list": "array",
               "dict": "object"}
@@ -26,22 +27,6 @@ def world() -> World:
 def ep(world):
     with world.episode() as episode:
         yield episode
-
-
-def ok(ep, tool, args=None):
-    obs = ep.call(tool, args or {})
-    assert obs.ok, obs.error
-    return obs.result
-
-
-def refused(ep, tool, args, code):
-    """The call fails with `code` and leaves the state exactly as it was."""
-    before = ep.state_hash()
-    obs = ep.call(tool, args)
-    assert not obs.ok, f"{tool} should have been refused: {obs.result}"
-    assert obs.error["code"] == code, obs.error
-    assert ep.state_hash() == before
-    return obs.error
 
 
 def employee_with_manager(ep, *, without_leave=True):

@@ -9,6 +9,7 @@ from arena.core.registry import load_apps
 from arena.core.world import World
 
 PROJECT = "acme/billing-service"  # the seeded (private) project at small scale
+from tests.arena.calls import ok, refused
 from tests.arena.reference import reference_tools
 
 
@@ -23,22 +24,6 @@ def world() -> World:
 def ep(world):
     with world.episode() as episode:
         yield episode
-
-
-def ok(ep, tool: str, args: dict | None = None) -> dict:
-    obs = ep.call(tool, args or {})
-    assert obs.ok, obs.error
-    return obs.result
-
-
-def refused(ep, tool: str, args: dict, code: str) -> dict:
-    """The call fails with `code` and leaves the state exactly as it was."""
-    before = ep.state_hash()
-    obs = ep.call(tool, args)
-    assert not obs.ok, obs.result
-    assert obs.error["code"] == code, obs.error
-    assert ep.state_hash() == before
-    return obs.error
 
 
 def member(ep, level: int) -> dict:

@@ -7,6 +7,7 @@ import pytest
 
 from arena.core.registry import load_apps
 from arena.core.world import World
+from tests.arena.calls import ok, refused
 
 
 @pytest.fixture(scope="module")
@@ -18,21 +19,6 @@ def world():
 def ep(world):
     with world.episode() as episode:
         yield episode
-
-
-def ok(ep, tool, args=None):
-    obs = ep.call(tool, args or {})
-    assert obs.ok, obs.to_dict()
-    return obs.result
-
-
-def refused(ep, tool, args, code):
-    before = ep.state_hash()
-    obs = ep.call(tool, args)
-    assert not obs.ok, obs.to_dict()
-    assert obs.error["code"] == code, obs.to_dict()
-    assert ep.state_hash() == before
-    return obs.error
 
 
 def user_with_role(ep, role):

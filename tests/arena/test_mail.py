@@ -9,6 +9,7 @@ from arena.core.company import hire
 from arena.core.errors import ToolError
 from arena.core.registry import load_apps
 from arena.core.world import World
+from tests.arena.calls import ok, refused
 
 ME = "jordan.lee@acme-corp.example"
 
@@ -31,22 +32,6 @@ def colleague(ep, n: int = 0) -> dict:
     """An active employee other than the default actor, with their mailbox."""
     return ep.query("SELECT u.id, u.username, a.address FROM users u JOIN mail_accounts a ON a.user_id = u.id "
                     "WHERE u.id != 1 AND u.status = 'active' ORDER BY u.id LIMIT 1 OFFSET ?", n)[0]
-
-
-def ok(ep, tool: str, args: dict | None = None) -> dict:
-    obs = ep.call(tool, args or {})
-    assert obs.ok, obs.error
-    return obs.result
-
-
-def refused(ep, tool: str, args: dict, code: str) -> dict:
-    """The call fails with `code` and leaves the state exactly as it was."""
-    before = ep.state_hash()
-    obs = ep.call(tool, args)
-    assert not obs.ok, obs.result
-    assert obs.error["code"] == code, obs.error
-    assert ep.state_hash() == before
-    return obs.error
 
 
 def test_send_read_reply_move_thread(ep):

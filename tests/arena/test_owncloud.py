@@ -7,6 +7,9 @@ import pytest
 from arena.core.company import hire
 from arena.core.registry import load_apps
 from arena.core.world import World
+from tests.arena.calls import app_calls
+
+ok, refused = app_calls("owncloud")
 
 
 @pytest.fixture(scope="module")
@@ -20,20 +23,6 @@ def world() -> World:
 def ep(world):
     with world.episode() as e:
         yield e
-
-
-def ok(ep, tool, args=None):
-    obs = ep.call(tool if "." in tool else "owncloud." + tool, args or {})
-    assert obs.ok, obs.error
-    return obs.result
-
-
-def refused(ep, tool, args, code):
-    before = ep.state_hash()
-    obs = ep.call("owncloud." + tool, args)
-    assert not obs.ok and obs.error["code"] == code, obs.to_dict()
-    assert ep.state_hash() == before
-    return obs.error
 
 
 def user(ep, where: str) -> dict:

@@ -11,7 +11,11 @@ from arena.core.company import hire
 from arena.core.registry import load_apps
 from arena.core.world import World
 
+from tests.arena.calls import app_calls
 from tests.arena.reference import SURFACES, reference_tools
+
+ok, refused = app_calls("plane")
+
 JSON_TYPES = {"str": "string", "int": "integer"}
 
 
@@ -26,22 +30,6 @@ def world() -> World:
 def ep(world):
     with world.episode() as episode:
         yield episode
-
-
-def ok(ep, tool: str, args: dict | None = None) -> dict:
-    obs = ep.call(f"plane.{tool}", args or {})
-    assert obs.ok, obs.error
-    return obs.result
-
-
-def refused(ep, tool: str, args: dict, code: str) -> dict:
-    """The call fails with `code` and leaves the state exactly as it was."""
-    before = ep.state_hash()
-    obs = ep.call(f"plane.{tool}", args)
-    assert not obs.ok, obs.result
-    assert obs.error["code"] == code, obs.error
-    assert ep.state_hash() == before
-    return obs.error
 
 
 def member_of(ep, identifier: str, role: int = 15) -> str:
