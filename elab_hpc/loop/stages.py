@@ -212,11 +212,31 @@ def _last_step(tdir: Path) -> int:
     return 0
 
 
+def _clear_outcome(tdir: Path) -> None:
+    for stale in ("result.json", "preempted.json"):  # what this attempt writes decides its outcome
+        (tdir / stale).unlink(missing_ok=True)
+
+
+def _report_step(ctx: StageContext, tdir: Path, max_steps: int, polls: int) -> None:
+    if max_steps > 0 and polls % 10 == 0:  # every 2 s: the trainer's step for the progress bar
+        step = _last_step(tdir)
+        ctx.report_progress(step, max_steps, f"step {step}/{max_steps}")
+
+
+def _outcome(ctx: StageContext, tdir: Path, returncode: int, stopped: bool, who: str, log_path: Path) -> None:
+    """Return when the trainer finished; Preempted when it checkpointed on the signal (or was
+    killed while still starting), so the requeue resumes; else the error with its log's tail."""
+    if (tdir / "result.json").is_file() and returncode == 0:
+        return  # finished (possibly just before the signal arrived)
+    if stopped or (tdir / "preempted.json").is_file():
+        raise Preempted(f"{ctx.stage}: trainer stopped on the preemption signal")
+    raise RuntimeError(f"{who} exited with {returncode}:\n{log_path.read_text(errors='replace')[-2000:]}")
+
+
 def _run_trainer(ctx: StageContext, argv: List[str], tdir: Path, max_steps: int = 0) -> None:
     """The trainer as a child (its USR2 handler needs a main thread); a stop request becomes USR2,
     the trainer checkpoints, and this stage raises Preempted so the job is requeued."""
-    for stale in ("result.json", "preempted.json"):  # what this attempt writes decides its outcome
-        (tdir / stale).unlink(missing_ok=True)
+    _clear_outcome(tdir)
     log_path = tdir / f"trainer-attempt{ctx.attempt}.log"
     with log_path.open("ab") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
@@ -226,16 +246,9 @@ def _run_trainer(ctx: StageContext, argv: List[str], tdir: Path, max_steps: int 
                 proc.send_signal(signal.SIGUSR2)
                 signalled = True
             polls += 1
-            if max_steps > 0 and polls % 10 == 0:  # every 2 s: the trainer's step for the progress bar
-                step = _last_step(tdir)
-                ctx.report_progress(step, max_steps, f"step {step}/{max_steps}")
+            _report_step(ctx, tdir, max_steps, polls)
             time.sleep(0.2)
-    if (tdir / "result.json").is_file() and proc.returncode == 0:
-        return  # finished (possibly just before the signal arrived)
-    if signalled or (tdir / "preempted.json").is_file():
-        # checkpointed on the signal (or killed while still starting): the requeue resumes
-        raise Preempted(f"{ctx.stage}: trainer stopped on the preemption signal")
-    raise RuntimeError(f"trainer exited with {proc.returncode}:\n{log_path.read_text()[-2000:]}")
+    _outcome(ctx, tdir, proc.returncode, signalled, "trainer", log_path)
 
 
 def _run_torchrun(ctx: StageContext, args: List[str], tdir: Path, max_steps: int = 0, threads: int = 0) -> None:
@@ -251,8 +264,7 @@ def _run_torchrun(ctx: StageContext, args: List[str], tdir: Path, max_steps: int
     from elab_hpc.hpc.slurm.torchrun import rendezvous_from_slurm, torchrun_command
 
     if ctx.rank == 0:
-        for stale in ("result.json", "preempted.json"):  # what this attempt writes decides its outcome
-            (tdir / stale).unlink(missing_ok=True)
+        _clear_outcome(tdir)
     rdzv = rendezvous_from_slurm(handshake_dir=ctx.work_dir)
     cmd = torchrun_command("elab_hpc.commands.train", args, rdzv, int(_param(ctx, "nproc_per_node", 1)),
                            module=True)
@@ -278,9 +290,8 @@ def _run_torchrun(ctx: StageContext, args: List[str], tdir: Path, max_steps: int
                     pass
                 signalled = time.monotonic()
             polls += 1
-            if ctx.rank == 0 and max_steps > 0 and polls % 10 == 0:
-                step = _last_step(tdir)
-                ctx.report_progress(step, max_steps, f"step {step}/{max_steps}")
+            if ctx.rank == 0:
+                _report_step(ctx, tdir, max_steps, polls)
             time.sleep(0.2)
         log.write(f"elab: torchrun exited with {proc.returncode}"
                   f"{' after the stop request' if ctx.stop_requested() else ''}\n".encode())
@@ -299,12 +310,7 @@ def _run_torchrun(ctx: StageContext, args: List[str], tdir: Path, max_steps: int
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not all(exited(n).exists() for n in range(rdzv.nnodes)):
         time.sleep(0.2)
-    if (tdir / "result.json").is_file() and proc.returncode == 0:
-        return  # finished (possibly just before the signal arrived)
-    if ctx.stop_requested() or (tdir / "preempted.json").is_file():
-        raise Preempted(f"{ctx.stage}: trainer stopped on the preemption signal")
-    raise RuntimeError(f"torchrun on node rank 0 exited with {proc.returncode}:\n"
-                       f"{log_path.read_text(errors='replace')[-2000:]}")
+    _outcome(ctx, tdir, proc.returncode, ctx.stop_requested(), "torchrun on node rank 0", log_path)
 
 
 # ------------------------------------------------------------------------------ evaluation
